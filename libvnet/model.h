@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The network model: one definition struct, validated once, here. Every value that reaches a
+ * file, a netlink message or a command line has passed through these functions. */
+#pragma once
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VNET_NAME_MAX   32 /* [A-Za-z0-9][A-Za-z0-9_.-]{0,31} */
+#define VNET_IFNAME_MAX 15 /* kernel IFNAMSIZ - 1 */
+#define VNET_MTU_MIN    68
+#define VNET_MTU_MAX    65535
+#define VNET_MTU_DEFAULT 1500
+
+enum vnet_mode {
+        VNET_MODE_NAT,
+        VNET_MODE_ROUTED,
+        VNET_MODE_ISOLATED,
+        VNET_MODE_OPEN,
+        _VNET_MODE_MAX,
+};
+
+/* A validation failure: which field, and why (one line, for people). */
+struct vnet_err {
+        char field[32];
+        char message[200];
+};
+
+int vnet_err_set(struct vnet_err *e, const char *field, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+struct vnet_ipv4 {
+        struct in_addr addr; /* the gateway: the bridge's own address */
+        unsigned prefix;     /* 0 when the network has no IPv4 address */
+};
+
+struct vnet_network {
+        char name[VNET_NAME_MAX + 1];
+        char bridge[VNET_IFNAME_MAX + 1]; /* "" until allocated */
+        enum vnet_mode mode;
+        struct vnet_ipv4 ipv4;
+        unsigned mtu;
+        bool has_mac;
+        uint8_t mac[6];
+        bool stp;
+        bool autostart;
+        bool transient;
+};
+
+const char *vnet_mode_to_string(enum vnet_mode m);
+/* Returns the mode, or -EINVAL. */
+int vnet_mode_from_string(const char *s);
+
+/* Sets defaults: mode nat, MTU 1500, no address, STP off. */
+void vnet_network_init(struct vnet_network *n, const char *name);
+
+/* Field parsers. Each returns 0 or -EINVAL and fills @e naming @field. */
+int vnet_parse_name(const char *s, const char *field, struct vnet_err *e);
+int vnet_parse_ifname(const char *s, const char *field, struct vnet_err *e);
+int vnet_parse_ipv4_gateway(const char *s, struct vnet_ipv4 *out, const char *field,
+                            struct vnet_err *e);
+int vnet_parse_mac(const char *s, uint8_t mac[6], const char *field, struct vnet_err *e);
+int vnet_parse_mtu(const char *s, unsigned *mtu, const char *field, struct vnet_err *e);
+int vnet_parse_bool(const char *s, bool *b, const char *field, struct vnet_err *e);
+
+/* Whole-definition checks that span fields (nat and routed need an address, ...). */
+int vnet_network_validate(const struct vnet_network *n, struct vnet_err *e);
+
+/* Network part of an address. */
+struct in_addr vnet_ipv4_network(const struct vnet_ipv4 *a);
+bool vnet_ipv4_overlap(struct in_addr a, unsigned alen, struct in_addr b, unsigned blen);
+
+/* "aa:bb:cc:dd:ee:ff" into @buf (at least 18 bytes). */
+char *vnet_mac_format(const uint8_t mac[6], char *buf);
+/* "192.168.122.1/24" into @buf (at least 19 bytes). */
+char *vnet_ipv4_format(const struct vnet_ipv4 *a, char *buf);
+/* A random locally-administered-looking QEMU-prefix MAC, 52:54:00:xx:xx:xx. */
+void vnet_mac_generate(uint8_t mac[6]);

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "netconf.h"
+
+struct parse_state {
+        struct vnet_network *n;
+        struct vnet_err *e;
+        int r;
+};
+
+/* One table from key to parser, so reading and writing cannot drift apart. */
+enum key_kind { KEY_IFNAME, KEY_MODE, KEY_MTU, KEY_MAC, KEY_STP, KEY_AUTOSTART, KEY_IPV4 };
+
+static const struct key {
+        const char *section;
+        const char *key;
+        const char *field; /* the field's name in errors, as the command line calls it */
+        enum key_kind kind;
+} keys[] = {
+        { "Network", "Bridge", "bridge", KEY_IFNAME },
+        { "Network", "Mode", "mode", KEY_MODE },
+        { "Network", "MTU", "mtu", KEY_MTU },
+        { "Network", "MAC", "mac", KEY_MAC },
+        { "Network", "STP", "stp", KEY_STP },
+        { "Network", "Autostart", "autostart", KEY_AUTOSTART },
+        { "IPv4", "Address", "ipv4", KEY_IPV4 },
+};
+
+static int set_value(const struct key *k, const char *v, struct vnet_network *n,
+                     struct vnet_err *e)
+{
+        int r = 0;
+
+        switch (k->kind) {
+        case KEY_IFNAME:
+                r = vnet_parse_ifname(v, k->field, e);
+                if (r == 0)
+                        snprintf(n->bridge, sizeof(n->bridge), "%s", v);
+                break;
+        case KEY_MODE:
+                r = vnet_mode_from_string(v);
+                if (r < 0)
+                        return vnet_err_set(e, k->field,
+                                            "invalid mode '%.32s': use nat, routed, isolated or "
+                                            "open", v);
+                n->mode = (enum vnet_mode)r;
+                r = 0;
+                break;
+        case KEY_MTU:
+                r = vnet_parse_mtu(v, &n->mtu, k->field, e);
+                break;
+        case KEY_MAC:
+                r = vnet_parse_mac(v, n->mac, k->field, e);
+                n->has_mac = r == 0;
+                break;
+        case KEY_STP:
+                r = vnet_parse_bool(v, &n->stp, k->field, e);
+                break;
+        case KEY_AUTOSTART:
+                r = vnet_parse_bool(v, &n->autostart, k->field, e);
+                break;
+        case KEY_IPV4:
+                r = vnet_parse_ipv4_gateway(v, &n->ipv4, k->field, e);
+                break;
+        }
+        return r;
+}
+
+static int handle(void *user, const char *section, const char *name, const char *value)
+{
+        struct parse_state *st = user;
+
+        /* inih goes on after an error; keep the first one, it is the line it reports. */
+        if (st->r < 0)
+                return 0;
+        if (!name) /* a section header on its own */
+                return 1;
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+                if (strcmp(section, keys[i].section) != 0 || strcmp(name, keys[i].key) != 0)
+                        continue;
+                st->r = set_value(&keys[i], value, st->n, st->e);
+                return st->r == 0;
+        }
+        st->r = vnet_err_set(st->e, name, "unknown key '%.40s' in section [%.40s]", name,
+                             section);
+        return 0;
+}
+
+int vnet_netconf_parse(FILE *f, const char *name, struct vnet_network *n, struct vnet_err *e)
+{
+        struct parse_state st = { .n = n, .e = e };
+        char msg[sizeof(e->message)], field[sizeof(e->field)];
+        int line, r;
+
+        vnet_network_init(n, NULL);
+        r = vnet_parse_name(name, "name", e);
+        if (r < 0)
+                return r;
+        snprintf(n->name, sizeof(n->name), "%s", name);
+        line = ini_parse_file(f, handle, &st);
+        if (line < 0)
+                return line == -1 ? -EIO : -ENOMEM;
+        if (line > 0) {
+                if (st.r == 0)
+                        vnet_err_set(e, "", "syntax error");
+                snprintf(msg, sizeof(msg), "%s", e->message);
+                snprintf(field, sizeof(field), "%s", e->field);
+                vnet_err_set(e, field, "line %d: %s", line, msg);
+                return -EINVAL;
+        }
+        return vnet_network_validate(n, e);
+}
+
+int vnet_netconf_load(const char *path, struct vnet_network *n, struct vnet_err *e)
+{
+        char name[VNET_NAME_MAX + 8];
+        const char *base = strrchr(path, '/');
+        size_t len;
+        FILE *f;
+        int r;
+
+        base = base ? base + 1 : path;
+        len = strlen(base);
+        if (len < 6 || strcmp(base + len - 5, ".conf") != 0 || len - 5 >= sizeof(name))
+                return vnet_err_set(e, "name", "invalid file name '%.64s': expected NAME.conf",
+                                    base);
+        memcpy(name, base, len - 5);
+        name[len - 5] = '\0';
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        r = vnet_netconf_parse(f, name, n, e);
+        fclose(f);
+        return r;
+}
+
+int vnet_netconf_format(const struct vnet_network *n, char **out)
+{
+        char mac[18], ip[32];
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "# vnet network '%s'. Written by vnetd; edits take effect on reload.\n",
+                n->name);
+        fprintf(f, "[Network]\n");
+        if (n->bridge[0])
+                fprintf(f, "Bridge=%s\n", n->bridge);
+        fprintf(f, "Mode=%s\n", vnet_mode_to_string(n->mode));
+        fprintf(f, "MTU=%u\n", n->mtu);
+        if (n->has_mac)
+                fprintf(f, "MAC=%s\n", vnet_mac_format(n->mac, mac));
+        fprintf(f, "STP=%s\n", n->stp ? "yes" : "no");
+        fprintf(f, "Autostart=%s\n", n->autostart ? "yes" : "no");
+        if (n->ipv4.prefix)
+                fprintf(f, "\n[IPv4]\nAddress=%s\n", vnet_ipv4_format(&n->ipv4, ip));
+        if (fclose(f) != 0) {
+                free(buf);
+                return -ENOMEM;
+        }
+        *out = buf;
+        return 0;
+}
+
+int vnet_netconf_save(const char *dir, const struct vnet_network *n)
+{
+        char path[4096];
+        char *text = NULL;
+        int r;
+
+        if (snprintf(path, sizeof(path), "%s/%s.conf", dir, n->name) >= (int)sizeof(path))
+                return -ENAMETOOLONG;
+        r = vnet_netconf_format(n, &text);
+        if (r < 0)
+                return r;
+        r = vnet_write_file_atomic(path, text, strlen(text), 0644);
+        free(text);
+        return r;
+}

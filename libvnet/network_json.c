@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <string.h>
+
+#include "network_json.h"
+
+json_t *vnet_network_to_json(const struct vnet_network *n)
+{
+        char mac[18] = "", ip[32];
+        json_t *o;
+
+        if (n->has_mac)
+                vnet_mac_format(n->mac, mac);
+        o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:b, s:b, s:b}", "name", n->name, "bridge",
+                      n->bridge, "mode", vnet_mode_to_string(n->mode), "mtu", (json_int_t)n->mtu,
+                      "mac", mac, "stp", n->stp, "autostart", n->autostart, "transient",
+                      n->transient);
+        if (o && n->ipv4.prefix)
+                json_object_set_new(o, "ipv4", json_string(vnet_ipv4_format(&n->ipv4, ip)));
+        return o;
+}
+
+static int want_string(const json_t *v, const char *field, struct vnet_err *e)
+{
+        if (!json_is_string(v))
+                return vnet_err_set(e, field, "invalid %s: expected a string", field);
+        return 0;
+}
+
+static int want_bool(const json_t *v, bool *b, const char *field, struct vnet_err *e)
+{
+        if (!json_is_boolean(v))
+                return vnet_err_set(e, field, "invalid %s: expected true or false", field);
+        *b = json_is_true(v);
+        return 0;
+}
+
+int vnet_network_from_json(const json_t *o, struct vnet_network *n, struct vnet_err *e)
+{
+        const char *key;
+        json_t *v;
+        int r;
+
+        if (!json_is_object(o))
+                return vnet_err_set(e, "network", "invalid network: expected an object");
+        v = json_object_get(o, "name");
+        if (!v)
+                return vnet_err_set(e, "name", "missing name");
+        r = want_string(v, "name", e);
+        if (r < 0)
+                return r;
+        r = vnet_parse_name(json_string_value(v), "name", e);
+        if (r < 0)
+                return r;
+        vnet_network_init(n, json_string_value(v));
+
+        json_object_foreach((json_t *)o, key, v) {
+                if (strcmp(key, "name") == 0)
+                        continue;
+                if (json_is_null(v)) /* varlink's way of saying "not given" */
+                        continue;
+                if (strcmp(key, "bridge") == 0) {
+                        r = want_string(v, key, e) ?: vnet_parse_ifname(json_string_value(v), key, e);
+                        if (r == 0)
+                                snprintf(n->bridge, sizeof(n->bridge), "%s", json_string_value(v));
+                } else if (strcmp(key, "mode") == 0) {
+                        r = want_string(v, key, e);
+                        if (r == 0) {
+                                r = vnet_mode_from_string(json_string_value(v));
+                                if (r < 0)
+                                        r = vnet_err_set(e, key,
+                                                         "invalid mode '%.32s': use nat, routed, "
+                                                         "isolated or open",
+                                                         json_string_value(v));
+                                else
+                                        n->mode = (enum vnet_mode)r, r = 0;
+                        }
+                } else if (strcmp(key, "ipv4") == 0) {
+                        r = want_string(v, key, e) ?:
+                                vnet_parse_ipv4_gateway(json_string_value(v), &n->ipv4, key, e);
+                } else if (strcmp(key, "mtu") == 0) {
+                        json_int_t m = json_integer_value(v);
+                        if (!json_is_integer(v) || m < VNET_MTU_MIN || m > VNET_MTU_MAX)
+                                r = vnet_err_set(e, key, "invalid mtu: must be a number in %d..%d",
+                                                 VNET_MTU_MIN, VNET_MTU_MAX);
+                        else
+                                n->mtu = (unsigned)m;
+                } else if (strcmp(key, "mac") == 0) {
+                        r = want_string(v, key, e) ?:
+                                vnet_parse_mac(json_string_value(v), n->mac, key, e);
+                        n->has_mac = r == 0;
+                } else if (strcmp(key, "stp") == 0) {
+                        r = want_bool(v, &n->stp, key, e);
+                } else if (strcmp(key, "autostart") == 0) {
+                        r = want_bool(v, &n->autostart, key, e);
+                } else if (strcmp(key, "transient") == 0) {
+                        r = want_bool(v, &n->transient, key, e);
+                } else {
+                        r = vnet_err_set(e, key, "unknown field '%.40s'", key);
+                }
+                if (r < 0)
+                        return r;
+        }
+        if (n->autostart && n->transient)
+                return vnet_err_set(e, "autostart",
+                                    "invalid autostart: a transient network cannot autostart");
+        return vnet_network_validate(n, e);
+}
