@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* nftables for vnet: one table, `inet vnet`, built with libnftnl and sent over libmnl.
+ *
+ * A fixed skeleton of base chains dispatches to per-network regular chains through verdict
+ * maps keyed by interface name, so a network costs a few elements and chains, and every change
+ * is one netlink batch (one transaction). See DESIGN.md "Data plane, by mode". */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+#define VNET_NFT_TABLE "vnet"
+
+/* What the data plane needs to know of a network. */
+struct vnet_nft_net {
+        const char *name;   /* network name, used in chain names */
+        const char *bridge; /* interface name keyed in the verdict maps */
+        enum vnet_mode mode;
+        struct vnet_ipv4 ipv4; /* prefix 0: no address (only isolated/open allow that) */
+};
+
+struct vnet_nft;       /* a netlink socket to nf_tables */
+struct vnet_nft_batch; /* one transaction being built */
+
+int vnet_nft_open(struct vnet_nft **ret);
+void vnet_nft_close(struct vnet_nft *nft);
+
+int vnet_nft_batch_new(struct vnet_nft_batch **ret);
+void vnet_nft_batch_free(struct vnet_nft_batch *b);
+
+/* Makes the batch start from an empty table whatever exists now: adds the table (so the
+ * delete cannot fail), deletes it, then adds the skeleton. Still one transaction, so there is
+ * no moment without rules. Used at start-up and for repair. */
+int vnet_nft_batch_rebuild(struct vnet_nft_batch *b);
+
+/* The network's chains and map elements. Nothing for mode open. */
+int vnet_nft_batch_add_network(struct vnet_nft_batch *b, const struct vnet_nft_net *n);
+/* Removes what add_network added (map elements, then flushes and deletes the chains). */
+int vnet_nft_batch_del_network(struct vnet_nft_batch *b, const struct vnet_nft_net *n);
+
+/* Number of messages in the batch (not counting begin/end); 0 means nothing to send. */
+size_t vnet_nft_batch_size(const struct vnet_nft_batch *b);
+
+/* Sends the batch as one transaction and waits for every ack. 0 or -errno (the first
+ * error the kernel reported; the transaction is then rolled back whole). */
+int vnet_nft_commit(struct vnet_nft *nft, struct vnet_nft_batch *b);
+
+/* 1 if table inet vnet exists, 0 if not, or -errno. */
+int vnet_nft_table_exists(struct vnet_nft *nft);
+
+/* The raw batch bytes (for unit tests that parse the messages back). */
+const void *vnet_nft_batch_data(const struct vnet_nft_batch *b, size_t *len);
