@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Links, bridges, addresses and routes over rtnetlink (libnl-route-3). */
+#pragma once
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model.h"
+
+#define VNET_ALIAS_PREFIX "vnet:" /* ifalias of a bridge vnetd made: "vnet:NETWORK" */
+
+struct vnet_link; /* a libnl route socket */
+
+struct vnet_bridge_spec {
+        const char *name;  /* bridge interface name */
+        const char *alias; /* IFLA_IFALIAS to set, e.g. "vnet:default" */
+        unsigned mtu;
+        uint8_t mac[6];
+        bool stp;              /* forward delay is always 0 */
+        struct vnet_ipv4 ipv4; /* prefix 0: no address */
+};
+
+struct vnet_link_info {
+        int ifindex;
+        char name[16];
+        char kind[16]; /* "bridge", "tun", "veth", "" */
+        char alias[64];
+        unsigned mtu;
+        uint8_t mac[6];
+        bool up;      /* IFF_UP */
+        bool carrier; /* IFF_LOWER_UP */
+        int master;   /* ifindex of the bridge it is enslaved to, 0 if none */
+};
+
+int vnet_link_open(struct vnet_link **ret);
+void vnet_link_close(struct vnet_link *l);
+
+/* 0 and @info filled, -ENODEV if no such interface, or -errno. */
+int vnet_link_get(struct vnet_link *l, const char *name, struct vnet_link_info *info);
+int vnet_link_get_index(struct vnet_link *l, int ifindex, struct vnet_link_info *info);
+
+/* Creates the bridge with MAC, MTU, STP state, forward delay 0, alias and address, up.
+ * -EEXIST if the name is taken. On failure nothing is left behind. */
+int vnet_bridge_create(struct vnet_link *l, const struct vnet_bridge_spec *s, int *ifindex);
+
+/* Converges an existing bridge to @s in place (never deletes it): MTU, MAC, STP, forward
+ * delay, alias, the address (adds it; removes other IPv4 addresses), up. Touches only what
+ * differs, so a bridge that already matches sees no change at all. */
+int vnet_bridge_apply(struct vnet_link *l, int ifindex, const struct vnet_bridge_spec *s);
+
+int vnet_link_delete(struct vnet_link *l, int ifindex);
+
+/* Whether @subnet/@prefix overlaps an IPv4 address or route in this namespace on any interface
+ * other than @ignore_ifindex (0: none ignored). Returns 1 and describes the conflicting object
+ * in @what ("address 10.0.0.1/24 on eth0", "route 10.0.0.0/8 via eth1"), 0 if free, -errno. */
+int vnet_link_ipv4_conflict(struct vnet_link *l, struct in_addr subnet, unsigned prefix,
+                            int ignore_ifindex, char *what, size_t what_len);
+
+/* Sets net.ipv4.ip_forward=1 in the current namespace. */
+int vnet_sysctl_enable_ip_forward(void);
