@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vnetctl output for people (aligned tables, key/value lines) and for scripts (JSON). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "render.h"
+
+static int render_status(FILE *f)
+{
+        return ferror(f) ? -EIO : 0;
+}
+
+static void render_row(FILE *f, const char *const *row, const size_t *width, size_t ncols)
+{
+        for (size_t c = 0; c < ncols; c++) {
+                const char *s = row[c] ? row[c] : RENDER_NONE;
+
+                /* The last column is not padded: trailing blanks only confuse diff and grep. */
+                if (c + 1 < ncols)
+                        fprintf(f, "%-*s  ", (int)width[c], s);
+                else
+                        fprintf(f, "%s\n", s);
+        }
+}
+
+int render_table(FILE *f, const char *const *header, size_t ncols, const char *const *cells,
+                 size_t nrows)
+{
+        size_t *width;
+
+        if (ncols == 0)
+                return 0;
+        width = calloc(ncols, sizeof(*width));
+        if (!width)
+                return -ENOMEM;
+        for (size_t c = 0; c < ncols; c++)
+                width[c] = strlen(header[c]);
+        for (size_t r = 0; r < nrows; r++)
+                for (size_t c = 0; c < ncols; c++) {
+                        const char *s = cells[r * ncols + c];
+                        size_t w = strlen(s ? s : RENDER_NONE);
+
+                        if (w > width[c])
+                                width[c] = w;
+                }
+        render_row(f, header, width, ncols);
+        for (size_t r = 0; r < nrows; r++)
+                render_row(f, cells + r * ncols, width, ncols);
+        free(width);
+        return render_status(f);
+}
+
+int render_kv(FILE *f, const struct render_kv *kv, size_t n)
+{
+        size_t w = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (strlen(kv[i].key) > w)
+                        w = strlen(kv[i].key);
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "%s:%*s%s\n", kv[i].key, (int)(w - strlen(kv[i].key) + 2), "",
+                        kv[i].value ? kv[i].value : RENDER_NONE);
+        return render_status(f);
+}
+
+int render_json(FILE *f, const json_t *j)
+{
+        if (json_dumpf(j, f, JSON_INDENT(2)) < 0)
+                return -EIO;
+        fputc('\n', f);
+        return render_status(f);
+}
+
+/* Replies come from another program: a field of the wrong type is shown as missing rather
+ * than trusted. */
+static const char *field_str(const json_t *o, const char *key)
+{
+        const json_t *v = json_object_get(o, key);
+
+        return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static const char *field_bool(const json_t *o, const char *key, const char *yes, const char *no)
+{
+        const json_t *v = json_object_get(o, key);
+
+        if (!json_is_boolean(v))
+                return NULL;
+        return json_is_true(v) ? yes : no;
+}
+
+static const char *field_int(const json_t *o, const char *key, char *buf, size_t size)
+{
+        const json_t *v = json_object_get(o, key);
+
+        if (!json_is_integer(v))
+                return NULL;
+        snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return buf;
+}
+
+enum {
+        COL_NAME,
+        COL_STATE,
+        COL_MODE,
+        COL_BRIDGE,
+        COL_IPV4,
+        COL_AUTOSTART,
+        COL_PERSISTENT,
+        _COL_MAX,
+};
+
+int render_network_table(FILE *f, const json_t *networks)
+{
+        static const char *const header[_COL_MAX] = {
+                [COL_NAME] = "NAME",       [COL_STATE] = "STATE",
+                [COL_MODE] = "MODE",       [COL_BRIDGE] = "BRIDGE",
+                [COL_IPV4] = "IPV4",       [COL_AUTOSTART] = "AUTOSTART",
+                [COL_PERSISTENT] = "PERSISTENT",
+        };
+        size_t n = json_array_size(networks);
+        const char **cells;
+        int r;
+
+        /* calloc(0) may return NULL; one spare row keeps "no networks" apart from ENOMEM. */
+        cells = calloc((n + 1) * _COL_MAX, sizeof(*cells));
+        if (!cells)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const json_t *o = json_array_get(networks, i);
+                const char **row = cells + i * _COL_MAX;
+
+                row[COL_NAME] = field_str(o, "name");
+                row[COL_STATE] = field_str(o, "state");
+                row[COL_MODE] = field_str(o, "mode");
+                row[COL_BRIDGE] = field_str(o, "bridge");
+                row[COL_IPV4] = field_str(o, "ipv4");
+                row[COL_AUTOSTART] = field_bool(o, "autostart", "yes", "no");
+                row[COL_PERSISTENT] = field_bool(o, "transient", "no", "yes");
+        }
+        r = render_table(f, header, _COL_MAX, cells, n);
+        free(cells);
+        return r;
+}
+
+int render_network_details(FILE *f, const json_t *network)
+{
+        struct render_kv kv[11];
+        const char *error = field_str(network, "error");
+        char mtu[32];
+        size_t n = 0;
+
+        kv[n++] = (struct render_kv){ "Name", field_str(network, "name") };
+        kv[n++] = (struct render_kv){ "State", field_str(network, "state") };
+        if (error && *error)
+                kv[n++] = (struct render_kv){ "Error", error };
+        kv[n++] = (struct render_kv){ "Mode", field_str(network, "mode") };
+        kv[n++] = (struct render_kv){ "Bridge", field_str(network, "bridge") };
+        kv[n++] = (struct render_kv){ "IPv4", field_str(network, "ipv4") };
+        kv[n++] = (struct render_kv){ "MTU", field_int(network, "mtu", mtu, sizeof(mtu)) };
+        kv[n++] = (struct render_kv){ "MAC", field_str(network, "mac") };
+        kv[n++] = (struct render_kv){ "STP", field_bool(network, "stp", "on", "off") };
+        kv[n++] = (struct render_kv){ "Autostart", field_bool(network, "autostart", "yes", "no") };
+        kv[n++] = (struct render_kv){ "Persistent",
+                                      field_bool(network, "transient", "no", "yes") };
+        return render_kv(f, kv, n);
+}
+
+static const char *or_none(const char *s)
+{
+        return s ? s : RENDER_NONE;
+}
+
+int render_network_summary(FILE *f, const json_t *network)
+{
+        const char *name = or_none(field_str(network, "name"));
+        const char *state = or_none(field_str(network, "state"));
+        const char *bridge = or_none(field_str(network, "bridge"));
+        const char *mode = or_none(field_str(network, "mode"));
+        const char *ipv4 = field_str(network, "ipv4");
+        const char *error = field_str(network, "error");
+
+        if (strcmp(state, "failed") == 0 && error && *error)
+                fprintf(f, "Network '%s' has failed: %s\n", name, error);
+        else if (strcmp(state, "running") == 0)
+                fprintf(f, "Network '%s' is running on bridge %s (%s%s%s).\n", name, bridge,
+                        mode, ipv4 ? ", " : "", ipv4 ? ipv4 : "");
+        else
+                fprintf(f, "Network '%s' is %s (bridge %s, %s%s%s).\n", name, state, bridge,
+                        mode, ipv4 ? ", " : "", ipv4 ? ipv4 : "");
+        return render_status(f);
+}
+
+int render_network_destroyed(FILE *f, const char *name)
+{
+        fprintf(f, "Network '%s' destroyed.\n", name);
+        return render_status(f);
+}

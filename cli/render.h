@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vnetctl output: turns replies that were already fetched into text for people or JSON for
+ * scripts. Nothing here talks to vnetd, so tests render into an open_memstream(). */
+#pragma once
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* Shown for a value a reply does not have, so columns never collapse. */
+#define RENDER_NONE "-"
+
+/* Columns left aligned, each as wide as its widest cell, two spaces apart, no trailing
+ * blanks. @cells is row-major, @nrows * @ncols; a NULL cell shows RENDER_NONE. */
+int render_table(FILE *f, const char *const *header, size_t ncols, const char *const *cells,
+                 size_t nrows);
+
+struct render_kv {
+        const char *key;
+        const char *value; /* NULL shows RENDER_NONE */
+};
+
+/* "Key:   value" lines with the values aligned. */
+int render_kv(FILE *f, const struct render_kv *kv, size_t n);
+
+/* One indented JSON document and a newline. */
+int render_json(FILE *f, const json_t *j);
+
+/* NetworkStatus objects (see io.vnet.varlink); missing fields show RENDER_NONE. */
+int render_network_table(FILE *f, const json_t *networks);
+int render_network_details(FILE *f, const json_t *network);
+/* One line for people after a change: "Network 'x' is running on bridge virbr0 (nat, ...)." */
+int render_network_summary(FILE *f, const json_t *network);
+int render_network_destroyed(FILE *f, const char *name);
