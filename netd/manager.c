@@ -1,0 +1,1006 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "link.h"
+#include "log.h"
+#include "manager.h"
+#include "netconf.h"
+#include "network_json.h"
+#include "nft.h"
+
+/* One network: its definition and what vnetd knows of it in the kernel. */
+struct net {
+        struct vnet_network def;
+        enum net_state state;
+        char error[256];
+        int ifindex; /* the bridge vnetd made or adopted, when running */
+};
+
+struct manager {
+        char *config_dir, *state_dir, *run_dir;
+        char *defs_dir;      /* CONFIG_DIR/networks */
+        char *transient_dir; /* RUN_DIR/transient */
+        char *records_dir;   /* RUN_DIR/networks: one record per running network */
+        struct vnet_link *link;
+        struct vnet_nft *nft;
+        struct net **nets;
+        size_t n_nets;
+};
+
+static const char *const state_names[_NET_STATE_MAX] = {
+        [NET_STOPPED] = "stopped",
+        [NET_RUNNING] = "running",
+        [NET_FAILED] = "failed",
+};
+
+const char *net_state_to_string(enum net_state s)
+{
+        return (unsigned)s < _NET_STATE_MAX ? state_names[s] : NULL;
+}
+
+static int fail(struct mgr_error *e, enum mgr_error_kind kind, int errnum, const char *field,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int fail(struct mgr_error *e, enum mgr_error_kind kind, int errnum, const char *field,
+                const char *fmt, ...)
+{
+        va_list ap;
+
+        e->kind = kind;
+        e->errnum = errnum;
+        snprintf(e->err.field, sizeof(e->err.field), "%s", field ? field : "");
+        va_start(ap, fmt);
+        vsnprintf(e->err.message, sizeof(e->err.message), fmt, ap);
+        va_end(ap);
+        return errnum ? -errnum : -EINVAL;
+}
+
+static char *path_join(const char *a, const char *b)
+{
+        char *p;
+
+        return asprintf(&p, "%s/%s", a, b) < 0 ? NULL : p;
+}
+
+static struct net *find(struct manager *m, const char *name)
+{
+        for (size_t i = 0; i < m->n_nets; i++)
+                if (strcmp(m->nets[i]->def.name, name) == 0)
+                        return m->nets[i];
+        return NULL;
+}
+
+static struct net *find_by_bridge(struct manager *m, const char *bridge)
+{
+        for (size_t i = 0; i < m->n_nets; i++)
+                if (strcmp(m->nets[i]->def.bridge, bridge) == 0)
+                        return m->nets[i];
+        return NULL;
+}
+
+static int add_net(struct manager *m, const struct vnet_network *def, struct net **ret)
+{
+        struct net **v, *n;
+
+        n = calloc(1, sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        v = realloc(m->nets, (m->n_nets + 1) * sizeof(*v));
+        if (!v) {
+                free(n);
+                return -ENOMEM;
+        }
+        n->def = *def;
+        m->nets = v;
+        m->nets[m->n_nets++] = n;
+        if (ret)
+                *ret = n;
+        return 0;
+}
+
+static void remove_net(struct manager *m, struct net *n)
+{
+        for (size_t i = 0; i < m->n_nets; i++) {
+                if (m->nets[i] != n)
+                        continue;
+                memmove(&m->nets[i], &m->nets[i + 1], (m->n_nets - i - 1) * sizeof(*m->nets));
+                m->n_nets--;
+                break;
+        }
+        free(n);
+}
+
+/* --- files ------------------------------------------------------------------------------ */
+
+static int def_path(struct manager *m, const struct vnet_network *def, char *buf, size_t len)
+{
+        const char *dir = def->transient ? m->transient_dir : m->defs_dir;
+
+        return snprintf(buf, len, "%s/%s.conf", dir, def->name) >= (int)len ? -ENAMETOOLONG : 0;
+}
+
+static int save_def(struct manager *m, const struct vnet_network *def)
+{
+        return vnet_netconf_save(def->transient ? m->transient_dir : m->defs_dir, def);
+}
+
+static int remove_def(struct manager *m, const struct vnet_network *def)
+{
+        char path[4096];
+        int r = def_path(m, def, path, sizeof(path));
+
+        return r < 0 ? r : vnet_unlink(path);
+}
+
+/* The runtime record says "vnetd runs this network on this bridge" and survives vnetd
+ * restarts (RUN_DIR) but not reboots, like the bridge itself. It is how the next vnetd knows
+ * which bridges are its own. */
+static int record_path(struct manager *m, const char *name, char *buf, size_t len)
+{
+        return snprintf(buf, len, "%s/%s.json", m->records_dir, name) >= (int)len ? -ENAMETOOLONG
+                                                                                : 0;
+}
+
+static int save_record(struct manager *m, const struct net *n)
+{
+        char path[4096];
+        char *text;
+        json_t *o;
+        int r;
+
+        r = record_path(m, n->def.name, path, sizeof(path));
+        if (r < 0)
+                return r;
+        o = json_pack("{s:s, s:i, s:s}", "bridge", n->def.bridge, "ifindex",
+                      (json_int_t)n->ifindex, "mode", vnet_mode_to_string(n->def.mode));
+        if (!o)
+                return -ENOMEM;
+        text = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        if (!text)
+                return -ENOMEM;
+        r = vnet_write_file_atomic(path, text, strlen(text), 0644);
+        free(text);
+        return r;
+}
+
+static int remove_record(struct manager *m, const char *name)
+{
+        char path[4096];
+        int r = record_path(m, name, path, sizeof(path));
+
+        return r < 0 ? r : vnet_unlink(path);
+}
+
+struct record {
+        char bridge[VNET_IFNAME_MAX + 1];
+        int ifindex;
+};
+
+static int load_record(struct manager *m, const char *name, struct record *rec)
+{
+        char path[4096];
+        json_error_t jerr;
+        const char *br = NULL;
+        json_int_t idx = 0;
+        json_t *o;
+        int r;
+
+        r = record_path(m, name, path, sizeof(path));
+        if (r < 0)
+                return r;
+        o = json_load_file(path, 0, &jerr);
+        if (!o)
+                return access(path, F_OK) == 0 ? -EBADMSG : -ENOENT;
+        r = json_unpack(o, "{s:s, s?I}", "bridge", &br, "ifindex", &idx) < 0 ? -EBADMSG : 0;
+        if (r == 0 && vnet_parse_ifname(br, "bridge", NULL) < 0)
+                r = -EBADMSG;
+        if (r == 0) {
+                snprintf(rec->bridge, sizeof(rec->bridge), "%s", br);
+                rec->ifindex = (int)idx;
+        }
+        json_decref(o);
+        return r;
+}
+
+/* --- checks ----------------------------------------------------------------------------- */
+
+static int check_subnet(struct manager *m, const struct vnet_network *def, int ignore_ifindex,
+                        struct mgr_error *e)
+{
+        struct in_addr net = vnet_ipv4_network(&def->ipv4);
+        char ip[32], what[160];
+        int r;
+
+        if (!def->ipv4.prefix)
+                return 0;
+        for (size_t i = 0; i < m->n_nets; i++) {
+                const struct vnet_network *o = &m->nets[i]->def;
+                if (strcmp(o->name, def->name) == 0 || !o->ipv4.prefix)
+                        continue;
+                if (vnet_ipv4_overlap(net, def->ipv4.prefix, o->ipv4.addr, o->ipv4.prefix))
+                        return fail(e, MGR_ERR_ADDRESS_CONFLICT, 0, "ipv4",
+                                    "ipv4 %s overlaps network '%s' (%s)",
+                                    vnet_ipv4_format(&def->ipv4, ip), o->name,
+                                    vnet_ipv4_format(&o->ipv4, what));
+        }
+        r = vnet_link_ipv4_conflict(m->link, net, def->ipv4.prefix, ignore_ifindex, what,
+                                    sizeof(what));
+        if (r < 0)
+                return fail(e, MGR_ERR_SYSTEM, -r, "ipv4", "cannot list host addresses: %s",
+                            strerror(-r));
+        if (r > 0)
+                return fail(e, MGR_ERR_ADDRESS_CONFLICT, 0, "ipv4",
+                            "ipv4 %s overlaps %s on this host", vnet_ipv4_format(&def->ipv4, ip),
+                            what);
+        return 0;
+}
+
+/* Whether @bridge is free for network @self: not another network's, and not a foreign
+ * interface. 0 if free or our own bridge (then *ifindex is set), else an error. */
+static int check_bridge(struct manager *m, const struct net *self, const char *bridge,
+                        const struct record *rec, int *ifindex, struct mgr_error *e)
+{
+        struct vnet_link_info info;
+        struct net *other = find_by_bridge(m, bridge);
+        char alias[sizeof(info.alias)];
+        int r;
+
+        *ifindex = 0;
+        if (other && other != self)
+                return fail(e, MGR_ERR_INTERFACE_IN_USE, 0, "bridge",
+                            "bridge %s is used by network '%s'", bridge, other->def.name);
+        r = vnet_link_get(m->link, bridge, &info);
+        if (r == -ENODEV)
+                return 0;
+        if (r < 0)
+                return fail(e, MGR_ERR_SYSTEM, -r, "bridge", "cannot look up %s: %s", bridge,
+                            strerror(-r));
+        /* Ours if the record of our last run names this very device, or, when we died
+         * between creating it and recording its index, if it carries our alias. */
+        snprintf(alias, sizeof(alias), VNET_ALIAS_PREFIX "%s", self ? self->def.name : "");
+        if (self && strcmp(info.kind, "bridge") == 0 &&
+            ((rec && rec->ifindex == info.ifindex && strcmp(rec->bridge, bridge) == 0) ||
+             (rec && rec->ifindex == 0 && strcmp(info.alias, alias) == 0) ||
+             (self->state == NET_RUNNING && self->ifindex == info.ifindex))) {
+                *ifindex = info.ifindex;
+                return 0;
+        }
+        return fail(e, MGR_ERR_INTERFACE_IN_USE, 0, "bridge",
+                    "interface %s exists and does not belong to vnet", bridge);
+}
+
+static int allocate_bridge(struct manager *m, struct vnet_network *def, struct mgr_error *e)
+{
+        struct vnet_link_info info;
+
+        for (unsigned i = 0; i < 10000; i++) {
+                char name[VNET_IFNAME_MAX + 1];
+                snprintf(name, sizeof(name), "virbr%u", i);
+                if (find_by_bridge(m, name))
+                        continue;
+                int r = vnet_link_get(m->link, name, &info);
+                if (r == 0)
+                        continue;
+                if (r != -ENODEV)
+                        return fail(e, MGR_ERR_SYSTEM, -r, "bridge", "cannot look up %s: %s",
+                                    name, strerror(-r));
+                snprintf(def->bridge, sizeof(def->bridge), "%s", name);
+                return 0;
+        }
+        return fail(e, MGR_ERR_SYSTEM, ENOSPC, "bridge", "no free virbrN name");
+}
+
+static void allocate_mac(struct manager *m, struct vnet_network *def)
+{
+        for (;;) {
+                bool used = false;
+                vnet_mac_generate(def->mac);
+                for (size_t i = 0; i < m->n_nets && !used; i++)
+                        used = m->nets[i]->def.has_mac &&
+                               memcmp(m->nets[i]->def.mac, def->mac, 6) == 0;
+                if (!used)
+                        break;
+        }
+        def->has_mac = true;
+}
+
+/* --- data plane ------------------------------------------------------------------------- */
+
+static void nft_net_of(const struct vnet_network *def, struct vnet_nft_net *out)
+{
+        *out = (struct vnet_nft_net){
+                .name = def->name,
+                .bridge = def->bridge,
+                .mode = def->mode,
+                .ipv4 = def->ipv4,
+        };
+}
+
+static bool needs_forwarding(enum vnet_mode mode)
+{
+        switch (mode) {
+        case VNET_MODE_NAT:
+        case VNET_MODE_ROUTED:
+                return true;
+        case VNET_MODE_ISOLATED:
+        case VNET_MODE_OPEN:
+        case _VNET_MODE_MAX:
+                break;
+        }
+        return false;
+}
+
+static int commit(struct manager *m, struct vnet_nft_batch *b)
+{
+        return vnet_nft_batch_size(b) ? vnet_nft_commit(m->nft, b) : 0;
+}
+
+static void bridge_spec_of(const struct vnet_network *def, char *alias, size_t alias_len,
+                           struct vnet_bridge_spec *s)
+{
+        snprintf(alias, alias_len, VNET_ALIAS_PREFIX "%s", def->name);
+        *s = (struct vnet_bridge_spec){
+                .name = def->bridge,
+                .alias = alias,
+                .mtu = def->mtu,
+                .stp = def->stp,
+                .ipv4 = def->ipv4,
+        };
+        memcpy(s->mac, def->mac, 6);
+}
+
+/* Brings the bridge of @n to its definition: adopts (@ifindex > 0) or creates it. */
+static int converge_bridge(struct manager *m, struct net *n, int ifindex, struct mgr_error *e)
+{
+        struct vnet_bridge_spec spec;
+        char alias[64];
+        int r;
+
+        bridge_spec_of(&n->def, alias, sizeof(alias), &spec);
+        if (ifindex > 0) {
+                r = vnet_bridge_apply(m->link, ifindex, &spec);
+                if (r < 0)
+                        return fail(e, MGR_ERR_SYSTEM, -r, "bridge", "cannot update bridge %s: %s",
+                                    n->def.bridge, strerror(-r));
+                n->ifindex = ifindex;
+                return 0;
+        }
+        r = vnet_bridge_create(m->link, &spec, &n->ifindex);
+        if (r == -EEXIST)
+                return fail(e, MGR_ERR_INTERFACE_IN_USE, 0, "bridge",
+                            "interface %s exists and does not belong to vnet", n->def.bridge);
+        if (r < 0)
+                return fail(e, MGR_ERR_SYSTEM, -r, "bridge", "cannot create bridge %s: %s",
+                            n->def.bridge, strerror(-r));
+        return 0;
+}
+
+static int enable_forwarding(struct mgr_error *e)
+{
+        int r = vnet_sysctl_enable_ip_forward();
+
+        if (r < 0)
+                return fail(e, MGR_ERR_SYSTEM, -r, "mode", "cannot enable IP forwarding: %s",
+                            strerror(-r));
+        return 0;
+}
+
+/* Start one network: record the intent, bridge, rules in one transaction, forwarding. */
+static int bring_up(struct manager *m, struct net *n, struct mgr_error *e)
+{
+        struct vnet_nft_batch *b = NULL;
+        struct vnet_nft_net nn;
+        struct record rec, *recp = NULL;
+        int ifindex, r;
+        bool created;
+
+        if (load_record(m, n->def.name, &rec) == 0)
+                recp = &rec;
+        r = check_bridge(m, n, n->def.bridge, recp, &ifindex, e);
+        if (r < 0)
+                return r;
+        r = check_subnet(m, &n->def, ifindex, e);
+        if (r < 0)
+                return r;
+        created = ifindex == 0;
+        n->ifindex = ifindex;
+        r = save_record(m, n);
+        if (r < 0)
+                return fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s",
+                            strerror(-r));
+        r = converge_bridge(m, n, ifindex, e);
+        if (r < 0)
+                goto fail_record;
+        r = save_record(m, n);
+        if (r < 0) {
+                fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s", strerror(-r));
+                goto fail_bridge;
+        }
+        if (needs_forwarding(n->def.mode)) {
+                r = enable_forwarding(e);
+                if (r < 0)
+                        goto fail_bridge;
+        }
+        nft_net_of(&n->def, &nn);
+        r = vnet_nft_batch_new(&b);
+        if (r == 0)
+                r = vnet_nft_batch_add_network(b, &nn);
+        if (r == 0)
+                r = commit(m, b);
+        vnet_nft_batch_free(b);
+        if (r < 0) {
+                fail(e, MGR_ERR_SYSTEM, -r, "", "cannot install firewall rules: %s",
+                     strerror(-r));
+                goto fail_bridge;
+        }
+        n->state = NET_RUNNING;
+        n->error[0] = '\0';
+        return 0;
+
+fail_bridge:
+        if (created)
+                vnet_link_delete(m->link, n->ifindex);
+fail_record:
+        if (created)
+                remove_record(m, n->def.name);
+        n->ifindex = 0;
+        return r;
+}
+
+static int bring_down(struct manager *m, struct net *n, struct mgr_error *e)
+{
+        struct vnet_nft_batch *b = NULL;
+        struct vnet_nft_net nn;
+        int r;
+
+        /* Bridge first: once it is gone nothing can pass, so there is no moment in which the
+         * bridge forwards without its rules. */
+        if (n->ifindex > 0) {
+                r = vnet_link_delete(m->link, n->ifindex);
+                if (r < 0 && r != -ENODEV)
+                        return fail(e, MGR_ERR_SYSTEM, -r, "", "cannot delete bridge %s: %s",
+                                    n->def.bridge, strerror(-r));
+        }
+        n->ifindex = 0;
+        nft_net_of(&n->def, &nn);
+        r = vnet_nft_batch_new(&b);
+        if (r == 0)
+                r = vnet_nft_batch_del_network(b, &nn);
+        if (r == 0)
+                r = commit(m, b);
+        vnet_nft_batch_free(b);
+        if (r < 0 && r != -ENOENT)
+                log_warning("network %s: cannot remove its firewall rules: %s", n->def.name,
+                            strerror(-r));
+        r = remove_record(m, n->def.name);
+        if (r < 0)
+                log_warning("network %s: cannot remove runtime record: %s", n->def.name,
+                            strerror(-r));
+        n->state = NET_STOPPED;
+        n->error[0] = '\0';
+        return 0;
+}
+
+/* --- start-up: load + reconcile ----------------------------------------------------------- */
+
+static int load_defs_from(struct manager *m, const char *dir, bool transient)
+{
+        struct dirent *de;
+        DIR *d = opendir(dir);
+
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((de = readdir(d))) {
+                struct vnet_network def;
+                struct vnet_err err = { 0 };
+                size_t len = strlen(de->d_name);
+                char *path;
+                int r;
+
+                if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".conf"))
+                        continue;
+                path = path_join(dir, de->d_name);
+                if (!path)
+                        continue;
+                r = vnet_netconf_load(path, &def, &err);
+                if (r < 0) {
+                        log_error("%s: %s", path, r == -EINVAL ? err.message : strerror(-r));
+                        free(path);
+                        continue;
+                }
+                free(path);
+                def.transient = transient;
+                if (find(m, def.name)) {
+                        log_error("network %s is defined twice; ignoring the transient one",
+                                  def.name);
+                        continue;
+                }
+                if (def.bridge[0] && find_by_bridge(m, def.bridge)) {
+                        log_error("network %s: bridge %s is already used by network %s; ignored",
+                                  def.name, def.bridge, find_by_bridge(m, def.bridge)->def.name);
+                        continue;
+                }
+                r = add_net(m, &def, NULL);
+                if (r < 0) {
+                        closedir(d);
+                        return r;
+                }
+        }
+        closedir(d);
+        return 0;
+}
+
+/* A definition written by hand may lack a bridge or MAC: settle them once, and write them
+ * back so that they stay the same from now on. */
+static void settle_def(struct manager *m, struct net *n)
+{
+        struct mgr_error e = { 0 };
+        bool changed = false;
+        int r;
+
+        if (!n->def.bridge[0]) {
+                if (allocate_bridge(m, &n->def, &e) < 0)
+                        return;
+                changed = true;
+        }
+        if (!n->def.has_mac) {
+                allocate_mac(m, &n->def);
+                changed = true;
+        }
+        if (changed && (r = save_def(m, &n->def)) < 0)
+                log_warning("network %s: cannot save its settled definition: %s", n->def.name,
+                            strerror(-r));
+}
+
+/* Removes what a previous vnetd ran for a network that is no longer defined. */
+static void reap_orphan_record(struct manager *m, const char *name)
+{
+        struct vnet_link_info info;
+        struct record rec;
+
+        if (load_record(m, name, &rec) == 0 && rec.ifindex > 0 &&
+            vnet_link_get_index(m->link, rec.ifindex, &info) == 0 &&
+            strcmp(info.name, rec.bridge) == 0 && strcmp(info.kind, "bridge") == 0) {
+                log_info("network %s is no longer defined; removing bridge %s", name, rec.bridge);
+                vnet_link_delete(m->link, rec.ifindex);
+        }
+        remove_record(m, name);
+}
+
+static int load_records(struct manager *m, bool *any_record)
+{
+        struct dirent *de;
+        DIR *d = opendir(m->records_dir);
+
+        *any_record = false;
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((de = readdir(d))) {
+                size_t len = strlen(de->d_name);
+                char name[VNET_NAME_MAX + 1];
+                struct net *n;
+
+                if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".json") ||
+                    len - 5 > VNET_NAME_MAX)
+                        continue;
+                memcpy(name, de->d_name, len - 5);
+                name[len - 5] = '\0';
+                *any_record = true;
+                n = find(m, name);
+                if (!n) {
+                        reap_orphan_record(m, name);
+                        continue;
+                }
+                /* Marked as wanted; converged below. */
+                n->state = NET_FAILED;
+        }
+        closedir(d);
+        return 0;
+}
+
+/* Brings an already-running network to its definition in place: the bridge is adopted and
+ * only what differs is changed. */
+static int adopt(struct manager *m, struct net *n, struct mgr_error *e)
+{
+        struct record rec, *recp = NULL;
+        int ifindex, r;
+
+        if (load_record(m, n->def.name, &rec) == 0)
+                recp = &rec;
+        /* A renamed bridge in the definition: the old one is ours to remove. */
+        if (recp && strcmp(rec.bridge, n->def.bridge) != 0) {
+                struct vnet_link_info info;
+                if (rec.ifindex > 0 && vnet_link_get_index(m->link, rec.ifindex, &info) == 0 &&
+                    strcmp(info.name, rec.bridge) == 0)
+                        vnet_link_delete(m->link, rec.ifindex);
+                recp = NULL;
+        }
+        r = check_bridge(m, n, n->def.bridge, recp, &ifindex, e);
+        if (r < 0)
+                return r;
+        if (ifindex == 0) {
+                r = check_subnet(m, &n->def, 0, e);
+                if (r < 0)
+                        return r;
+        }
+        n->ifindex = ifindex;
+        r = save_record(m, n);
+        if (r < 0)
+                return fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s",
+                            strerror(-r));
+        r = converge_bridge(m, n, ifindex, e);
+        if (r < 0)
+                return r;
+        r = save_record(m, n);
+        if (r < 0)
+                return fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s",
+                            strerror(-r));
+        if (needs_forwarding(n->def.mode)) {
+                r = enable_forwarding(e);
+                if (r < 0)
+                        return r;
+        }
+        n->state = NET_RUNNING;
+        return 0;
+}
+
+/* The whole table in one transaction: the old one goes and the new one appears at once, so
+ * packets never meet a moment without rules. */
+static int rebuild_rules(struct manager *m)
+{
+        struct vnet_nft_batch *b = NULL;
+        int r;
+
+        r = vnet_nft_batch_new(&b);
+        if (r == 0)
+                r = vnet_nft_batch_rebuild(b);
+        for (size_t i = 0; r == 0 && i < m->n_nets; i++) {
+                struct vnet_nft_net nn;
+                if (m->nets[i]->state != NET_RUNNING)
+                        continue;
+                nft_net_of(&m->nets[i]->def, &nn);
+                r = vnet_nft_batch_add_network(b, &nn);
+        }
+        if (r == 0)
+                r = commit(m, b);
+        vnet_nft_batch_free(b);
+        return r;
+}
+
+int manager_start(struct manager *m)
+{
+        char *marker = path_join(m->run_dir, "autostarted");
+        bool any_record, first_start;
+        int r;
+
+        if (!marker)
+                return -ENOMEM;
+        r = load_defs_from(m, m->defs_dir, false);
+        if (r == 0)
+                r = load_defs_from(m, m->transient_dir, true);
+        if (r == 0)
+                r = load_records(m, &any_record);
+        if (r < 0)
+                goto out;
+        /* Autostart once per boot: RUN_DIR is emptied at boot, so a restarted vnetd leaves
+         * networks that the user stopped on purpose alone. */
+        first_start = access(marker, F_OK) != 0;
+        for (size_t i = 0; i < m->n_nets; i++) {
+                struct net *n = m->nets[i];
+                struct mgr_error e = { 0 };
+
+                if (n->state != NET_FAILED && !(first_start && n->def.autostart))
+                        continue;
+                settle_def(m, n);
+                if (!n->def.bridge[0] || !n->def.has_mac) {
+                        n->state = NET_FAILED;
+                        snprintf(n->error, sizeof(n->error), "no bridge name or MAC available");
+                        continue;
+                }
+                r = adopt(m, n, &e);
+                if (r < 0) {
+                        n->state = NET_FAILED;
+                        snprintf(n->error, sizeof(n->error), "%s", e.err.message);
+                        log_error("network %s: %s", n->def.name, e.err.message);
+                }
+        }
+        r = rebuild_rules(m);
+        if (r < 0) {
+                log_error("cannot install firewall rules: %s", strerror(-r));
+                goto out;
+        }
+        if (first_start) {
+                r = vnet_write_file_atomic(marker, "", 0, 0644);
+                if (r < 0)
+                        log_warning("cannot write %s: %s", marker, strerror(-r));
+        }
+        r = 0;
+out:
+        free(marker);
+        return r;
+}
+
+/* --- operations --------------------------------------------------------------------------- */
+
+static struct net *lookup(struct manager *m, const char *name, struct mgr_error *e)
+{
+        struct net *n = find(m, name);
+
+        if (!n)
+                fail(e, MGR_ERR_NOT_FOUND, 0, "name", "network '%s' not found", name);
+        return n;
+}
+
+int manager_create(struct manager *m, const struct vnet_network *in, struct mgr_error *e)
+{
+        struct vnet_network def = *in;
+        struct net *n;
+        int ifindex, r;
+
+        r = vnet_network_validate(&def, &e->err);
+        if (r < 0) {
+                e->kind = MGR_ERR_INVALID;
+                return r;
+        }
+        if (find(m, def.name))
+                return fail(e, MGR_ERR_EXISTS, 0, "name", "network '%s' already exists",
+                            def.name);
+        if (def.bridge[0]) {
+                r = check_bridge(m, NULL, def.bridge, NULL, &ifindex, e);
+                if (r < 0)
+                        return r;
+        } else {
+                r = allocate_bridge(m, &def, e);
+                if (r < 0)
+                        return r;
+        }
+        r = check_subnet(m, &def, 0, e);
+        if (r < 0)
+                return r;
+        if (!def.has_mac)
+                allocate_mac(m, &def);
+        for (size_t i = 0; i < m->n_nets; i++)
+                if (m->nets[i]->def.has_mac && !memcmp(m->nets[i]->def.mac, def.mac, 6))
+                        return fail(e, MGR_ERR_INVALID, 0, "mac",
+                                    "invalid mac: already the MAC of network '%s'",
+                                    m->nets[i]->def.name);
+
+        /* Desired state first: the definition is on disk before the kernel changes. */
+        r = save_def(m, &def);
+        if (r < 0)
+                return fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write the definition: %s",
+                            strerror(-r));
+        r = add_net(m, &def, &n);
+        if (r < 0) {
+                remove_def(m, &def);
+                return fail(e, MGR_ERR_SYSTEM, -r, "", "%s", strerror(-r));
+        }
+        r = bring_up(m, n, e);
+        if (r < 0) {
+                /* Refused as a whole: nothing of the network remains. */
+                remove_def(m, &n->def);
+                remove_net(m, n);
+                return r;
+        }
+        log_info("network %s created: bridge %s, mode %s", def.name, def.bridge,
+                 vnet_mode_to_string(def.mode));
+        return 0;
+}
+
+int manager_start_network(struct manager *m, const char *name, struct mgr_error *e)
+{
+        struct net *n = lookup(m, name, e);
+        int r;
+
+        if (!n)
+                return -ENOENT;
+        if (n->state == NET_RUNNING)
+                return 0;
+        r = bring_up(m, n, e);
+        if (r < 0)
+                return r;
+        log_info("network %s started", name);
+        return 0;
+}
+
+int manager_stop_network(struct manager *m, const char *name, struct mgr_error *e)
+{
+        struct net *n = lookup(m, name, e);
+        int r;
+
+        if (!n)
+                return -ENOENT;
+        if (n->state == NET_STOPPED)
+                return 0;
+        r = bring_down(m, n, e);
+        if (r < 0)
+                return r;
+        log_info("network %s stopped", name);
+        return 0;
+}
+
+int manager_destroy(struct manager *m, const char *name, struct mgr_error *e)
+{
+        struct net *n = lookup(m, name, e);
+        int r;
+
+        if (!n)
+                return -ENOENT;
+        if (n->state != NET_STOPPED) {
+                r = bring_down(m, n, e);
+                if (r < 0)
+                        return r;
+        }
+        r = remove_def(m, &n->def);
+        if (r < 0)
+                return fail(e, MGR_ERR_SYSTEM, -r, "", "cannot remove the definition: %s",
+                            strerror(-r));
+        log_info("network %s destroyed", name);
+        remove_net(m, n);
+        return 0;
+}
+
+int manager_set_mode(struct manager *m, const char *name, enum vnet_mode mode,
+                     struct mgr_error *e)
+{
+        struct vnet_nft_batch *b = NULL;
+        struct vnet_nft_net old_nn, new_nn;
+        struct vnet_network old;
+        struct net *n = lookup(m, name, e);
+        int r;
+
+        if (!n)
+                return -ENOENT;
+        if (n->def.mode == mode)
+                return 0;
+        old = n->def;
+        n->def.mode = mode;
+        r = vnet_network_validate(&n->def, &e->err);
+        if (r < 0) {
+                e->kind = MGR_ERR_INVALID;
+                snprintf(e->err.field, sizeof(e->err.field), "mode");
+                goto restore;
+        }
+        r = save_def(m, &n->def);
+        if (r < 0) {
+                fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write the definition: %s", strerror(-r));
+                goto restore;
+        }
+        if (n->state != NET_RUNNING)
+                goto done;
+        if (needs_forwarding(mode)) {
+                r = enable_forwarding(e);
+                if (r < 0)
+                        goto restore_file;
+        }
+        /* Old rules out and new rules in within one transaction: no moment in between. */
+        nft_net_of(&old, &old_nn);
+        nft_net_of(&n->def, &new_nn);
+        r = vnet_nft_batch_new(&b);
+        if (r == 0)
+                r = vnet_nft_batch_del_network(b, &old_nn);
+        if (r == 0)
+                r = vnet_nft_batch_add_network(b, &new_nn);
+        if (r == 0)
+                r = commit(m, b);
+        vnet_nft_batch_free(b);
+        if (r < 0) {
+                fail(e, MGR_ERR_SYSTEM, -r, "mode", "cannot change firewall rules: %s",
+                     strerror(-r));
+                goto restore_file;
+        }
+        r = save_record(m, n);
+        if (r < 0)
+                log_warning("network %s: cannot update runtime record: %s", name, strerror(-r));
+done:
+        log_info("network %s: mode %s", name, vnet_mode_to_string(mode));
+        return 0;
+
+restore_file:
+        if (save_def(m, &old) < 0)
+                log_error("network %s: cannot restore its definition file", name);
+restore:
+        n->def = old;
+        return r;
+}
+
+/* --- views ---------------------------------------------------------------------------------- */
+
+static json_t *status_json(const struct net *n)
+{
+        json_t *o = vnet_network_to_json(&n->def);
+
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "state", json_string(net_state_to_string(n->state)));
+        if (n->error[0])
+                json_object_set_new(o, "error", json_string(n->error));
+        return o;
+}
+
+static int cmp_net(const void *a, const void *b)
+{
+        return strcmp((*(struct net *const *)a)->def.name, (*(struct net *const *)b)->def.name);
+}
+
+json_t *manager_network_json(struct manager *m, const char *name)
+{
+        struct net *n = find(m, name);
+
+        return n ? status_json(n) : NULL;
+}
+
+json_t *manager_list_json(struct manager *m)
+{
+        json_t *a = json_array();
+
+        qsort(m->nets, m->n_nets, sizeof(*m->nets), cmp_net);
+        for (size_t i = 0; a && i < m->n_nets; i++)
+                json_array_append_new(a, status_json(m->nets[i]));
+        return a;
+}
+
+/* --- life cycle ----------------------------------------------------------------------------- */
+
+int manager_new(const struct manager_config *cfg, struct manager **ret)
+{
+        struct manager *m = calloc(1, sizeof(*m));
+        int r = -ENOMEM;
+
+        if (!m)
+                return -ENOMEM;
+        m->config_dir = strdup(cfg->config_dir);
+        m->state_dir = strdup(cfg->state_dir);
+        m->run_dir = strdup(cfg->run_dir);
+        if (!m->config_dir || !m->state_dir || !m->run_dir)
+                goto fail;
+        m->defs_dir = path_join(cfg->config_dir, "networks");
+        m->transient_dir = path_join(cfg->run_dir, "transient");
+        m->records_dir = path_join(cfg->run_dir, "networks");
+        if (!m->defs_dir || !m->transient_dir || !m->records_dir)
+                goto fail;
+        if ((r = vnet_mkdir_p(m->defs_dir, 0755)) < 0 ||
+            (r = vnet_mkdir_p(m->state_dir, 0755)) < 0 ||
+            (r = vnet_mkdir_p(m->transient_dir, 0755)) < 0 ||
+            (r = vnet_mkdir_p(m->records_dir, 0755)) < 0)
+                goto fail;
+        r = vnet_link_open(&m->link);
+        if (r < 0)
+                goto fail;
+        r = vnet_nft_open(&m->nft);
+        if (r < 0)
+                goto fail;
+        *ret = m;
+        return 0;
+fail:
+        manager_free(m);
+        return r;
+}
+
+void manager_free(struct manager *m)
+{
+        if (!m)
+                return;
+        for (size_t i = 0; i < m->n_nets; i++)
+                free(m->nets[i]);
+        free(m->nets);
+        if (m->link)
+                vnet_link_close(m->link);
+        if (m->nft)
+                vnet_nft_close(m->nft);
+        free(m->config_dir);
+        free(m->state_dir);
+        free(m->run_dir);
+        free(m->defs_dir);
+        free(m->transient_dir);
+        free(m->records_dir);
+        free(m);
+}

@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Shared setup for integration tests. Everything happens in namespaces made here:
+#   $HOST    where vnetd runs (with temporary directories) and the bridges live
+#   $UPLINK  plays the internet: veth to $HOST (198.51.100.0/24), a server at 203.0.113.10
+#   guests   made with add_guest, one namespace each, on a bridge through a veth
+# Nothing touches the machine's own namespace; cleanup runs on exit, also on failure.
+set -u
+
+VNETD=${VNETD:-$PWD/build/vnetd}
+VNETCTL=${VNETCTL:-$PWD/build/vnetctl}
+TOOLS=${TOOLS:-$PWD/build/tests/tools}
+ID="vnt$$"
+HOST="$ID-host"
+UPLINK="$ID-up"
+T=$(mktemp -d /tmp/vnet-it.XXXXXX)
+SOCK="$T/run/vnetd.sock"
+NAMESPACES=()
+PIDS=()
+VNETD_PID=
+
+log() { echo "# $*"; }
+die() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+cleanup() {
+	local rc=$?
+	set +e
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	[ -n "$VNETD_PID" ] && kill "$VNETD_PID" 2>/dev/null
+	for p in "${PIDS[@]}" $VNETD_PID; do
+		timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null
+		kill -9 "$p" 2>/dev/null
+	done
+	if [ $rc -ne 0 ] && [ -f "$T/vnetd.log" ]; then
+		echo "--- vnetd log ---"
+		tail -n 40 "$T/vnetd.log"
+	fi
+	for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	rm -rf "$T"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+in_host() { ip netns exec "$HOST" "$@"; }
+in_uplink() { ip netns exec "$UPLINK" "$@"; }
+vnetctl() { ip netns exec "$HOST" "$VNETCTL" -s "$SOCK" "$@"; }
+
+new_ns() {
+	ip netns add "$1" || die "cannot create namespace $1"
+	NAMESPACES+=("$1")
+	ip -n "$1" link set lo up
+}
+
+# The host namespace and the uplink namespace ("the internet").
+setup_host() {
+	new_ns "$HOST"
+	new_ns "$UPLINK"
+	# IPv4 only: IPv6 autoconfiguration would add addresses in the background, which the
+	# tests that watch for changes would take for vnetd's doing.
+	in_host sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	ip link add "$ID-h" netns "$HOST" type veth peer name "$ID-u" netns "$UPLINK"
+	ip -n "$HOST" link set "$ID-h" name uplink0
+	ip -n "$UPLINK" link set "$ID-u" name eth0
+	ip -n "$HOST" addr add 198.51.100.1/24 dev uplink0
+	ip -n "$HOST" link set uplink0 up
+	ip -n "$HOST" route add default via 198.51.100.2
+	ip -n "$UPLINK" addr add 198.51.100.2/24 dev eth0
+	ip -n "$UPLINK" link set eth0 up
+	ip -n "$UPLINK" addr add 203.0.113.10/32 dev lo
+	mkdir -p "$T/etc/networks" "$T/lib" "$T/run"
+}
+
+start_vnetd() {
+	# Not through in_host: a function would run in a subshell, and $! would not be vnetd.
+	ip netns exec "$HOST" "$VNETD" --foreground --config-dir "$T/etc" --state-dir "$T/lib" \
+		--run-dir "$T/run" "$@" >>"$T/vnetd.log" 2>&1 &
+	VNETD_PID=$!
+	for _ in $(seq 1 200); do
+		[ -S "$SOCK" ] && vnetctl list >/dev/null 2>&1 && return 0
+		kill -0 "$VNETD_PID" 2>/dev/null || {
+			cat "$T/vnetd.log"
+			die "vnetd exited at start"
+		}
+		sleep 0.02
+	done
+	die "vnetd did not become ready"
+}
+
+# Stops vnetd with a signal (default TERM) and waits for it.
+stop_vnetd() {
+	local sig=${1:-TERM}
+	[ -n "$VNETD_PID" ] || return 0
+	kill -"$sig" "$VNETD_PID"
+	wait "$VNETD_PID" 2>/dev/null
+	VNETD_PID=
+}
+
+# add_guest NAME BRIDGE ADDR/PREFIX [GATEWAY]: namespace $ID-NAME whose eth0 is a veth whose
+# other end, g-NAME in $HOST, is a port of BRIDGE.
+add_guest() {
+	local ns="$ID-$1" br=$2 addr=$3 gw=${4:-}
+	new_ns "$ns"
+	ip link add "g-$1" netns "$HOST" type veth peer name eth0 netns "$ns" ||
+		die "cannot create veth for $ns"
+	ip -n "$HOST" link set "g-$1" master "$br" up || die "cannot put g-$1 on $br"
+	ip -n "$ns" addr add "$addr" dev eth0
+	ip -n "$ns" link set eth0 up
+	if [ -n "$gw" ]; then ip -n "$ns" route add default via "$gw"; fi
+	return 0
+}
+
+in_guest() {
+	local ns="$ID-$1"
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+# expect_fail DESCRIPTION COMMAND...: the command must fail with exactly one line on stderr.
+expect_fail() {
+	local what=$1 err
+	shift
+	if "$@" >/dev/null 2>"$T/err"; then
+		die "$what: succeeded but should have failed"
+	fi
+	err=$(cat "$T/err")
+	[ "$(wc -l <"$T/err")" -eq 1 ] || die "$what: expected one line on stderr, got: $err"
+	echo "$err"
+}
+
+assert_eq() { [ "$1" = "$2" ] || die "${3:-value}: expected '$2', got '$1'"; }
+assert_contains() {
+	case "$1" in *"$2"*) ;; *) die "${3:-output}: '$2' not in: $1" ;; esac
+}
