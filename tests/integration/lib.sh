@@ -28,8 +28,17 @@ cleanup() {
 	local rc=$?
 	set +e
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	[ -n "$VNETD_PID" ] && kill "$VNETD_PID" 2>/dev/null
-	for p in "${PIDS[@]}" $VNETD_PID; do
+	if [ -n "$VNETD_PID" ]; then
+		kill "$VNETD_PID" 2>/dev/null
+		timeout 10 tail --pid="$VNETD_PID" -f /dev/null 2>/dev/null
+		wait "$VNETD_PID" 2>/dev/null
+		local vrc=$?
+		if [ $vrc -ne 0 ] && [ $rc -eq 0 ]; then
+			echo "FAIL: vnetd exited with status $vrc at the end of the test"
+			rc=1
+		fi
+	fi
+	for p in "${PIDS[@]}"; do
 		timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null
 		kill -9 "$p" 2>/dev/null
 	done
@@ -89,13 +98,20 @@ start_vnetd() {
 	die "vnetd did not become ready"
 }
 
-# Stops vnetd with a signal (default TERM) and waits for it.
+# Stops vnetd with a signal (default TERM) and waits for it. After TERM it must exit 0: under
+# the sanitizers a leak or an error at exit makes that fail.
 stop_vnetd() {
-	local sig=${1:-TERM}
+	local sig=${1:-TERM} rc
 	[ -n "$VNETD_PID" ] || return 0
 	kill -"$sig" "$VNETD_PID"
 	wait "$VNETD_PID" 2>/dev/null
+	rc=$?
 	VNETD_PID=
+	if [ "$sig" = TERM ] && [ $rc -ne 0 ]; then
+		tail -n 30 "$T/vnetd.log"
+		die "vnetd exited with status $rc after SIGTERM"
+	fi
+	return 0
 }
 
 # add_guest NAME BRIDGE ADDR/PREFIX [GATEWAY]: namespace $ID-NAME whose eth0 is a veth whose
