@@ -113,7 +113,8 @@ install: all
 	test -e $(DESTDIR)$(SYSCONFDIR)/vnet/networks/default.conf || \
 		install -m 0644 config/networks/default.conf $(DESTDIR)$(SYSCONFDIR)/vnet/networks/default.conf
 	install -d $(DESTDIR)$(UNITDIR)
-	install -m 0644 contrib/systemd/vnetd.service $(DESTDIR)$(UNITDIR)/vnetd.service
+	sed 's|/usr/local/sbin/|$(SBINDIR)/|' contrib/systemd/vnetd.service > $(B)/vnetd.service
+	install -m 0644 $(B)/vnetd.service $(DESTDIR)$(UNITDIR)/vnetd.service
 
 clean:
 	rm -rf build build-san
