@@ -178,17 +178,25 @@ static int take_lock(const char *run_dir)
         return fd;
 }
 
-static int daemonize(const char *run_dir)
+/* Forks into the background. The first process waits until the daemon reports ready (or
+ * dies), so that `vnetd && vnetctl list` works and an init script sees start-up failures. */
+static int daemonize(const char *run_dir, int *ready_fd)
 {
         char path[4096], buf[32];
+        int pipefd[2], fd;
         pid_t pid;
-        int fd;
 
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
         pid = fork();
         if (pid < 0)
                 return -errno;
-        if (pid > 0)
-                _exit(EXIT_SUCCESS);
+        if (pid > 0) {
+                char c;
+                close(pipefd[1]);
+                _exit(read(pipefd[0], &c, 1) == 1 ? EXIT_SUCCESS : EXIT_FAILURE);
+        }
+        close(pipefd[0]);
         if (setsid() < 0)
                 return -errno;
         pid = fork();
@@ -202,6 +210,7 @@ static int daemonize(const char *run_dir)
                 dup2(fd, STDOUT_FILENO);
                 close(fd);
         }
+        *ready_fd = pipefd[1];
         snprintf(path, sizeof(path), "%s/vnetd.pid", run_dir);
         snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
         return vnet_write_file_atomic(path, buf, strlen(buf), 0644);
@@ -235,7 +244,7 @@ int main(int argc, char **argv)
         struct loop *l = NULL;
         char sock[4096];
         sigset_t mask;
-        int r, sfd = -1, lock = -1;
+        int r, sfd = -1, lock = -1, ready_fd = -1;
 
         log_setup();
         if (parse_args(argc, argv, &o) < 0)
@@ -260,7 +269,7 @@ int main(int argc, char **argv)
                 return 1;
         }
         if (!o.foreground) {
-                r = daemonize(o.run_dir);
+                r = daemonize(o.run_dir, &ready_fd);
                 if (r < 0) {
                         log_error("cannot daemonize: %s", strerror(-r));
                         return 1;
@@ -304,6 +313,12 @@ int main(int argc, char **argv)
                 goto out;
         }
         notify("READY=1\nSTATUS=Networks up; listening");
+        if (ready_fd >= 0) {
+                if (write(ready_fd, "", 1) != 1)
+                        log_warning("cannot tell the parent process that vnetd is ready");
+                close(ready_fd);
+                ready_fd = -1;
+        }
         log_info("ready; listening on %s", sock);
         r = loop_run(l);
         notify("STOPPING=1");
@@ -313,6 +328,13 @@ out:
         loop_free(l);
         if (sfd >= 0)
                 close(sfd);
+        if (ready_fd >= 0)
+                close(ready_fd);
+        if (!o.foreground) {
+                char pidfile[4096];
+                snprintf(pidfile, sizeof(pidfile), "%s/vnetd.pid", o.run_dir);
+                vnet_unlink(pidfile);
+        }
         if (lock >= 0)
                 close(lock);
         return r < 0 ? 1 : 0;

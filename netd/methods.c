@@ -208,9 +208,13 @@ json_t *methods_handle(void *userdata, const struct server_peer *peer, const cha
                 json_decref(empty);
                 return reply;
         }
-        if (strncmp(method, "io.vnet.", 8) != 0 && strncmp(method, "org.varlink.service.", 20))
+        if (strncmp(method, "io.vnet.", 8) != 0 && strncmp(method, "org.varlink.service.", 20)) {
+                /* The interface is the method's name without its last component. */
+                const char *dot = strrchr(method, '.');
+                int len = dot ? (int)(dot - method) : (int)strlen(method);
                 return varlink_error_new("org.varlink.service.InterfaceNotFound",
-                                         json_pack("{s:s}", "interface", method));
+                                         json_pack("{s:s%}", "interface", method, (size_t)len));
+        }
         return varlink_error_new("org.varlink.service.MethodNotFound",
                                  json_pack("{s:s}", "method", method));
 }

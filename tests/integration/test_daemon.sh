@@ -1,0 +1,46 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# vnetd as a process: daemonizing (ready when the parent returns, pid file), one instance per
+# run directory, command-line errors, signals.
+. "$(dirname "$0")/lib.sh"
+
+setup_host
+
+log "usage errors exit 2, --help and --version exit 0"
+in_host "$VNETD" --bogus >/dev/null 2>&1
+assert_eq $? 2 "exit status for an unknown option"
+in_host "$VNETD" extra >/dev/null 2>&1
+assert_eq $? 2 "exit status for an extra argument"
+in_host "$VNETD" --help | grep -q -- --config-dir || die "--help lacks the options"
+in_host "$VNETD" --version | grep -q vnetd || die "--version"
+
+log "without --foreground, vnetd is ready when the command returns"
+in_host "$VNETD" --config-dir "$T/etc" --state-dir "$T/lib" --run-dir "$T/run" 2>>"$T/vnetd.log" ||
+	die "vnetd failed to daemonize"
+[ -f "$T/run/vnetd.pid" ] || die "no pid file"
+VNETD_PID=$(cat "$T/run/vnetd.pid")
+kill -0 "$VNETD_PID" || die "the pid file names no process"
+vnetctl list >/dev/null || die "not answering right after start"
+
+log "a second vnetd on the same run directory is refused"
+out=$(in_host "$VNETD" --foreground --config-dir "$T/etc" --state-dir "$T/lib" --run-dir "$T/run" 2>&1)
+assert_eq $? 1 "second vnetd exit status"
+assert_contains "$out" "another vnetd" "second vnetd message"
+vnetctl list >/dev/null || die "the first vnetd was disturbed"
+
+log "SIGHUP does not stop it; SIGTERM does, and removes the pid file"
+kill -HUP "$VNETD_PID"
+sleep 0.1
+vnetctl list >/dev/null || die "SIGHUP killed vnetd"
+kill -TERM "$VNETD_PID"
+timeout 5 tail --pid="$VNETD_PID" -f /dev/null || die "vnetd did not exit on SIGTERM"
+VNETD_PID=
+[ -e "$T/run/vnetd.pid" ] && die "pid file left behind"
+
+log "a broken vnetd.conf is an error at start"
+printf '[Daemon\nGroup=x\n' >"$T/etc/vnetd.conf"
+in_host "$VNETD" --foreground --config-dir "$T/etc" --state-dir "$T/lib" --run-dir "$T/run" \
+	>/dev/null 2>"$T/err"
+assert_eq $? 1 "exit status with a broken vnetd.conf"
+grep -q "vnetd.conf" "$T/err" || die "the error does not name vnetd.conf: $(cat "$T/err")"
+echo ok
