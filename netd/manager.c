@@ -470,16 +470,19 @@ static int bring_down(struct manager *m, struct net *n, struct mgr_error *e)
                                     n->def.bridge, strerror(-r));
         }
         n->ifindex = 0;
-        nft_net_of(&n->def, &nn);
-        r = vnet_nft_batch_new(&b);
-        if (r == 0)
-                r = vnet_nft_batch_del_network(b, &nn);
-        if (r == 0)
-                r = commit(m, b);
-        vnet_nft_batch_free(b);
-        if (r < 0 && r != -ENOENT)
-                log_warning("network %s: cannot remove its firewall rules: %s", n->def.name,
-                            strerror(-r));
+        /* A failed network never got its rules. */
+        if (n->state == NET_RUNNING) {
+                nft_net_of(&n->def, &nn);
+                r = vnet_nft_batch_new(&b);
+                if (r == 0)
+                        r = vnet_nft_batch_del_network(b, &nn);
+                if (r == 0)
+                        r = commit(m, b);
+                vnet_nft_batch_free(b);
+                if (r < 0)
+                        log_warning("network %s: cannot remove its firewall rules: %s",
+                                    n->def.name, strerror(-r));
+        }
         r = remove_record(m, n->def.name);
         if (r < 0)
                 log_warning("network %s: cannot remove runtime record: %s", n->def.name,

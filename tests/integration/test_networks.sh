@@ -12,7 +12,24 @@ cat >"$T/etc/networks/manual.conf" <<EOF
 [Network]
 Mode=isolated
 EOF
+# ...and one whose bridge name is taken by a foreign interface fails alone, saying why.
+cat >"$T/etc/networks/clash.conf" <<EOF
+[Network]
+Bridge=foreign0
+Mode=isolated
+Autostart=yes
+EOF
+in_host ip link add foreign0 type veth peer name foreign0p
 start_vnetd
+
+log "a network that cannot come up is failed, with the reason; the others are fine"
+out=$(vnetctl --json show clash)
+assert_eq "$(jq -r .state <<<"$out")" failed "clash state"
+assert_contains "$(jq -r .error <<<"$out")" "foreign0 exists and does not belong to vnet" "clash error"
+assert_contains "$(vnetctl show clash)" "does not belong to vnet" "show clash"
+in_host ip -d link show foreign0 | grep -q veth || die "the foreign interface was touched"
+vnetctl destroy clash >/dev/null || die "destroy clash"
+in_host ip link show foreign0 >/dev/null || die "destroying the failed network removed foreign0"
 
 log "the default network came up at start"
 out=$(vnetctl --json show default)
