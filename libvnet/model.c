@@ -283,6 +283,62 @@ int vnet_parse_bool(const char *s, bool *b, const char *field, struct vnet_err *
                             s ? quote(s, q, sizeof(q)) : "");
 }
 
+int vnet_parse_principal(const char *s, const char *field, struct vnet_err *e)
+{
+        char q[64];
+        size_t len = s ? strlen(s) : 0;
+        bool numeric = len > 0;
+
+        for (size_t i = 0; i < len; i++)
+                numeric = numeric && s[i] >= '0' && s[i] <= '9';
+        if (numeric)
+                return len <= 10 ? 0
+                                 : vnet_err_set(e, field, "invalid %s '%s': id out of range",
+                                                field, quote(s, q, sizeof(q)));
+        if (len == 0 || len > VNET_PRINCIPAL_MAX)
+                return vnet_err_set(e, field, "invalid %s '%s': expected a name or an id of at "
+                                    "most %d characters", field, s ? quote(s, q, sizeof(q)) : "",
+                                    VNET_PRINCIPAL_MAX);
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+                bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                          (i > 0 && ((c >= '0' && c <= '9') || c == '.' || c == '-'));
+                if (!ok)
+                        return vnet_err_set(e, field, "invalid %s '%s': not a user or group name",
+                                            field, quote(s, q, sizeof(q)));
+        }
+        return 0;
+}
+
+int vnet_principals_add(struct vnet_principals *p, const char *s, const char *field,
+                        struct vnet_err *e)
+{
+        int r = vnet_parse_principal(s, field, e);
+
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < p->n; i++)
+                if (strcmp(p->v[i], s) == 0)
+                        return vnet_err_set(e, field, "invalid %s: '%s' is given twice", field, s);
+        if (p->n >= VNET_ALLOW_MAX)
+                return vnet_err_set(e, field, "invalid %s: at most %d entries", field,
+                                    VNET_ALLOW_MAX);
+        snprintf(p->v[p->n++], sizeof(p->v[0]), "%s", s);
+        return 0;
+}
+
+int vnet_parse_queues(const char *s, unsigned *queues, const char *field, struct vnet_err *e)
+{
+        char q[64];
+        unsigned long v;
+
+        if (parse_uint(s, &v) < 0 || v < 1 || v > VNET_QUEUES_MAX)
+                return vnet_err_set(e, field, "invalid %s '%s': must be a number in 1..%d", field,
+                                    s ? quote(s, q, sizeof(q)) : "", VNET_QUEUES_MAX);
+        *queues = (unsigned)v;
+        return 0;
+}
+
 int vnet_network_validate(const struct vnet_network *n, struct vnet_err *e)
 {
         char ifn[VNET_IFNAME_MAX + 1];

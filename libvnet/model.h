@@ -36,6 +36,16 @@ struct vnet_ipv4 {
         unsigned prefix;     /* 0 when the network has no IPv4 address */
 };
 
+#define VNET_ALLOW_MAX 16 /* entries in a network's allow_users or allow_groups */
+#define VNET_PRINCIPAL_MAX 32
+
+/* A user or group as given: a name or a numeric id. Resolved when used, so that a user
+ * created later is honoured. */
+struct vnet_principals {
+        unsigned n;
+        char v[VNET_ALLOW_MAX][VNET_PRINCIPAL_MAX + 1];
+};
+
 struct vnet_network {
         char name[VNET_NAME_MAX + 1];
         char bridge[VNET_IFNAME_MAX + 1]; /* "" until allocated */
@@ -47,6 +57,21 @@ struct vnet_network {
         bool stp;
         bool autostart;
         bool transient;
+        struct vnet_principals allow_users;  /* may open TAPs through the bridge helper */
+        struct vnet_principals allow_groups;
+};
+
+#define VNET_QUEUES_MAX 64
+
+/* A guest port: a reservation that exists before the VM starts. */
+struct vnet_port {
+        char network[VNET_NAME_MAX + 1];
+        char ifname[VNET_IFNAME_MAX + 1];
+        uint8_t mac[6]; /* the guest's MAC */
+        long owner;     /* uid, -1 if none */
+        long group;     /* gid, -1 if none */
+        unsigned queues;
+        bool adopted; /* an interface that existed; vnetd did not create it */
 };
 
 const char *vnet_mode_to_string(enum vnet_mode m);
@@ -64,6 +89,13 @@ int vnet_parse_ipv4_gateway(const char *s, struct vnet_ipv4 *out, const char *fi
 int vnet_parse_mac(const char *s, uint8_t mac[6], const char *field, struct vnet_err *e);
 int vnet_parse_mtu(const char *s, unsigned *mtu, const char *field, struct vnet_err *e);
 int vnet_parse_bool(const char *s, bool *b, const char *field, struct vnet_err *e);
+
+/* A user or group name ([A-Za-z_][A-Za-z0-9_.-]*, at most 32) or a numeric id. */
+int vnet_parse_principal(const char *s, const char *field, struct vnet_err *e);
+/* Adds @s (validated) to @p; refuses duplicates and more than VNET_ALLOW_MAX. */
+int vnet_principals_add(struct vnet_principals *p, const char *s, const char *field,
+                        struct vnet_err *e);
+int vnet_parse_queues(const char *s, unsigned *queues, const char *field, struct vnet_err *e);
 
 /* Whole-definition checks that span fields (nat and routed need an address, ...). */
 int vnet_network_validate(const struct vnet_network *n, struct vnet_err *e);

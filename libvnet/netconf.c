@@ -15,7 +15,17 @@ struct parse_state {
 };
 
 /* One table from key to parser, so reading and writing cannot drift apart. */
-enum key_kind { KEY_IFNAME, KEY_MODE, KEY_MTU, KEY_MAC, KEY_STP, KEY_AUTOSTART, KEY_IPV4 };
+enum key_kind {
+        KEY_IFNAME,
+        KEY_MODE,
+        KEY_MTU,
+        KEY_MAC,
+        KEY_STP,
+        KEY_AUTOSTART,
+        KEY_IPV4,
+        KEY_ALLOW_USERS,
+        KEY_ALLOW_GROUPS,
+};
 
 static const struct key {
         const char *section;
@@ -29,8 +39,24 @@ static const struct key {
         { "Network", "MAC", "mac", KEY_MAC },
         { "Network", "STP", "stp", KEY_STP },
         { "Network", "Autostart", "autostart", KEY_AUTOSTART },
+        { "Network", "AllowUsers", "allow_users", KEY_ALLOW_USERS },
+        { "Network", "AllowGroups", "allow_groups", KEY_ALLOW_GROUPS },
         { "IPv4", "Address", "ipv4", KEY_IPV4 },
 };
+
+/* A space-separated list, as systemd writes lists; repeated keys add to it. */
+static int add_list(struct vnet_principals *p, const char *v, const char *field,
+                    struct vnet_err *e)
+{
+        char buf[1024], *save = NULL;
+        int r = 0;
+
+        if (snprintf(buf, sizeof(buf), "%s", v) >= (int)sizeof(buf))
+                return vnet_err_set(e, field, "invalid %s: too long", field);
+        for (char *t = strtok_r(buf, " \t", &save); t && r == 0; t = strtok_r(NULL, " \t", &save))
+                r = vnet_principals_add(p, t, field, e);
+        return r;
+}
 
 static int set_value(const struct key *k, const char *v, struct vnet_network *n,
                      struct vnet_err *e)
@@ -67,6 +93,12 @@ static int set_value(const struct key *k, const char *v, struct vnet_network *n,
                 break;
         case KEY_IPV4:
                 r = vnet_parse_ipv4_gateway(v, &n->ipv4, k->field, e);
+                break;
+        case KEY_ALLOW_USERS:
+                r = add_list(&n->allow_users, v, k->field, e);
+                break;
+        case KEY_ALLOW_GROUPS:
+                r = add_list(&n->allow_groups, v, k->field, e);
                 break;
         }
         return r;
@@ -140,6 +172,16 @@ int vnet_netconf_load(const char *path, struct vnet_network *n, struct vnet_err 
         return r;
 }
 
+static void write_list(FILE *f, const char *key, const struct vnet_principals *p)
+{
+        if (!p->n)
+                return;
+        fprintf(f, "%s=", key);
+        for (unsigned i = 0; i < p->n; i++)
+                fprintf(f, "%s%s", i ? " " : "", p->v[i]);
+        fputc('\n', f);
+}
+
 int vnet_netconf_format(const struct vnet_network *n, char **out)
 {
         char mac[18], ip[32];
@@ -160,6 +202,8 @@ int vnet_netconf_format(const struct vnet_network *n, char **out)
                 fprintf(f, "MAC=%s\n", vnet_mac_format(n->mac, mac));
         fprintf(f, "STP=%s\n", n->stp ? "yes" : "no");
         fprintf(f, "Autostart=%s\n", n->autostart ? "yes" : "no");
+        write_list(f, "AllowUsers", &n->allow_users);
+        write_list(f, "AllowGroups", &n->allow_groups);
         if (n->ipv4.prefix)
                 fprintf(f, "\n[IPv4]\nAddress=%s\n", vnet_ipv4_format(&n->ipv4, ip));
         if (fclose(f) != 0) {

@@ -4,6 +4,35 @@
 
 #include "network_json.h"
 
+static json_t *principals_json(const struct vnet_principals *p)
+{
+        json_t *a = json_array();
+
+        for (unsigned i = 0; a && i < p->n; i++)
+                json_array_append_new(a, json_string(p->v[i]));
+        return a;
+}
+
+static int principals_from_json(const json_t *v, struct vnet_principals *p, const char *field,
+                                struct vnet_err *e)
+{
+        size_t i;
+        json_t *x;
+        int r;
+
+        if (!json_is_array(v))
+                return vnet_err_set(e, field, "invalid %s: expected a list of names", field);
+        json_array_foreach(v, i, x) {
+                if (!json_is_string(x))
+                        return vnet_err_set(e, field, "invalid %s: expected a list of names",
+                                            field);
+                r = vnet_principals_add(p, json_string_value(x), field, e);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 json_t *vnet_network_to_json(const struct vnet_network *n)
 {
         char mac[18] = "", ip[32];
@@ -17,6 +46,10 @@ json_t *vnet_network_to_json(const struct vnet_network *n)
                       n->transient);
         if (o && n->ipv4.prefix)
                 json_object_set_new(o, "ipv4", json_string(vnet_ipv4_format(&n->ipv4, ip)));
+        if (o) {
+                json_object_set_new(o, "allow_users", principals_json(&n->allow_users));
+                json_object_set_new(o, "allow_groups", principals_json(&n->allow_groups));
+        }
         return o;
 }
 
@@ -68,10 +101,10 @@ int vnet_network_from_json(const json_t *o, struct vnet_network *n, struct vnet_
                         if (r == 0) {
                                 r = vnet_mode_from_string(json_string_value(v));
                                 if (r < 0)
+                                        /* Not echoed: it may hold control characters. */
                                         r = vnet_err_set(e, key,
-                                                         "invalid mode '%.32s': use nat, routed, "
-                                                         "isolated or open",
-                                                         json_string_value(v));
+                                                         "invalid mode: use nat, routed, "
+                                                         "isolated or open");
                                 else
                                         n->mode = (enum vnet_mode)r, r = 0;
                         }
@@ -95,6 +128,10 @@ int vnet_network_from_json(const json_t *o, struct vnet_network *n, struct vnet_
                         r = want_bool(v, &n->autostart, key, e);
                 } else if (strcmp(key, "transient") == 0) {
                         r = want_bool(v, &n->transient, key, e);
+                } else if (strcmp(key, "allow_users") == 0) {
+                        r = principals_from_json(v, &n->allow_users, key, e);
+                } else if (strcmp(key, "allow_groups") == 0) {
+                        r = principals_from_json(v, &n->allow_groups, key, e);
                 } else {
                         r = vnet_err_set(e, key, "unknown field '%.40s'", key);
                 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
 
@@ -149,6 +150,36 @@ static void mtus_bools_modes(void **state)
         assert_int_equal(vnet_mode_from_string("NAT"), -EINVAL);
 }
 
+static void principals_queues(void **state)
+{
+        struct vnet_principals p = { 0 };
+        struct vnet_err e = { 0 };
+        unsigned q;
+        (void)state;
+        assert_int_equal(vnet_parse_principal("alice", "owner", &e), 0);
+        assert_int_equal(vnet_parse_principal("_svc-1.x", "owner", &e), 0);
+        assert_int_equal(vnet_parse_principal("1000", "owner", &e), 0);
+        assert_int_equal(vnet_parse_principal("99999999999", "owner", &e), -EINVAL);
+        assert_int_equal(vnet_parse_principal("", "owner", &e), -EINVAL);
+        assert_int_equal(vnet_parse_principal("-x", "owner", &e), -EINVAL);
+        assert_int_equal(vnet_parse_principal("a b", "owner", &e), -EINVAL);
+        assert_int_equal(vnet_parse_principal("a\nb", "owner", &e), -EINVAL);
+        assert_string_equal(e.field, "owner");
+        for (int i = 0; i < VNET_ALLOW_MAX; i++) {
+                char n[8];
+                snprintf(n, sizeof(n), "u%d", i);
+                assert_int_equal(vnet_principals_add(&p, n, "allow_users", &e), 0);
+        }
+        assert_int_equal(vnet_principals_add(&p, "extra", "allow_users", &e), -EINVAL);
+        assert_int_equal(vnet_principals_add(&p, "u1", "allow_users", &e), -EINVAL);
+        assert_int_equal(vnet_parse_queues("1", &q, "queues", &e), 0);
+        assert_int_equal(vnet_parse_queues("64", &q, "queues", &e), 0);
+        assert_int_equal(q, 64);
+        assert_int_equal(vnet_parse_queues("0", &q, "queues", &e), -EINVAL);
+        assert_int_equal(vnet_parse_queues("65", &q, "queues", &e), -EINVAL);
+        assert_int_equal(vnet_parse_queues("x", &q, "queues", &e), -EINVAL);
+}
+
 static void validate(void **state)
 {
         struct vnet_network n;
@@ -179,7 +210,7 @@ int main(void)
                 cmocka_unit_test(names),    cmocka_unit_test(ifnames),
                 cmocka_unit_test(gateways), cmocka_unit_test(overlap),
                 cmocka_unit_test(macs),     cmocka_unit_test(mtus_bools_modes),
-                cmocka_unit_test(validate),
+                cmocka_unit_test(principals_queues), cmocka_unit_test(validate),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

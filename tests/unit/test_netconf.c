@@ -58,7 +58,11 @@ static void round_trip(void **state)
         assert_int_equal(vnet_parse_mac("52:54:00:aa:bb:cc", n.mac, "mac", &e), 0);
         n.has_mac = true;
         assert_int_equal(vnet_parse_ipv4_gateway("10.20.0.1/16", &n.ipv4, "ipv4", &e), 0);
+        assert_int_equal(vnet_principals_add(&n.allow_users, "alice", "allow_users", &e), 0);
+        assert_int_equal(vnet_principals_add(&n.allow_users, "1000", "allow_users", &e), 0);
+        assert_int_equal(vnet_principals_add(&n.allow_groups, "kvm", "allow_groups", &e), 0);
         assert_int_equal(vnet_netconf_format(&n, &text), 0);
+        assert_non_null(strstr(text, "AllowUsers=alice 1000\n"));
         assert_int_equal(parse_text("lab.1", text, &back, &e), 0);
         free(text);
         assert_memory_equal(&n, &back, sizeof(n));
@@ -96,6 +100,8 @@ static void bad_files(void **state)
                 { "[Network]\nMode=nat\n", "ipv4" },
                 { "[Network]\nColour=blue\n", "Colour" },
                 { "[Network]\nSTP=perhaps\n[IPv4]\nAddress=10.0.0.1/24\n", "stp" },
+                { "[Network]\nMode=open\nAllowUsers=alice bad/name\n", "allow_users" },
+                { "[Network]\nMode=open\nAllowGroups=kvm kvm\n", "allow_groups" },
         };
         struct vnet_network n;
         (void)state;
@@ -126,6 +132,7 @@ static void json_round_trip(void **state)
         assert_int_equal(vnet_parse_mac("52:54:00:01:02:03", n.mac, "mac", &e), 0);
         n.has_mac = true;
         n.autostart = true;
+        assert_int_equal(vnet_principals_add(&n.allow_groups, "kvm", "allow_groups", &e), 0);
         o = vnet_network_to_json(&n);
         assert_string_equal(json_string_value(json_object_get(o, "ipv4")), "192.168.122.1/24");
         assert_string_equal(json_string_value(json_object_get(o, "mode")), "nat");
@@ -150,6 +157,9 @@ static void json_bad(void **state)
                 { "{\"name\":\"x\",\"ipv4\":\"10.0.0.1/24\",\"bridge\":\"br\\n0\"}", "bridge" },
                 { "{\"name\":\"x\",\"ipv4\":\"10.0.0.1/24\",\"stp\":\"on\"}", "stp" },
                 { "{\"name\":\"x\",\"ipv4\":\"10.0.0.1/24\",\"colour\":1}", "colour" },
+                { "{\"name\":\"x\",\"mode\":\"open\",\"allow_users\":\"bob\"}", "allow_users" },
+                { "{\"name\":\"x\",\"mode\":\"open\",\"allow_users\":[\"a b\"]}", "allow_users" },
+                { "{\"name\":\"x\",\"mode\":\"open\",\"allow_groups\":[1]}", "allow_groups" },
                 { "{\"name\":\"x\",\"ipv4\":\"10.0.0.1/24\",\"autostart\":true,\"transient\":true}",
                   "autostart" },
         };

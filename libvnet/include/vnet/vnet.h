@@ -44,6 +44,41 @@ void vnet_client_free(struct vnet_client *c);
 int vnet_client_call(struct vnet_client *c, const char *method, json_t *params, json_t **reply,
                      struct vnet_call_error *err);
 
+/* Like vnet_client_call, for methods whose reply carries a file descriptor (OpenTap): *fd is
+ * the descriptor received with the reply (SCM_RIGHTS), or -1 if none came. */
+int vnet_client_call_fd(struct vnet_client *c, const char *method, json_t *params,
+                        json_t **reply, int *fd, struct vnet_call_error *err);
+
+/* --- guest ports: attach a VM's NIC in one call ------------------------------------------ */
+
+struct vnet_port_request {
+        const char *network; /* required */
+        const char *ifname;  /* NULL: allocated (vnetN); an existing interface is adopted */
+        const char *mac;     /* NULL: allocated, 52:54:00:xx:xx:xx */
+        const char *owner;   /* user name or uid; NULL and no group: the caller */
+        const char *group;   /* group name or gid */
+        unsigned queues;     /* 0 or 1: single queue */
+};
+
+struct vnet_port_info {
+        char network[33];
+        char ifname[16];
+        char mac[18]; /* the guest MAC, for the VMM's NIC */
+        long owner;   /* -1 if none */
+        long group;   /* -1 if none */
+        unsigned queues;
+        int adopted;
+        char state[16]; /* up, down, stopped */
+};
+
+int vnet_port_attach(struct vnet_client *c, const struct vnet_port_request *req,
+                     struct vnet_port_info *out, struct vnet_call_error *err);
+int vnet_port_detach(struct vnet_client *c, const char *network, const char *ifname,
+                     struct vnet_call_error *err);
+/* The bridge helper's call: a TAP fd for the caller on @bridge (network or bridge name). */
+int vnet_tap_open(struct vnet_client *c, const char *bridge, int vnet_hdr, int *fd,
+                  struct vnet_port_info *out, struct vnet_call_error *err);
+
 #ifdef __cplusplus
 }
 #endif
