@@ -651,10 +651,14 @@ static int net_rules(struct vnet_nft_batch *b, const struct vnet_nft_net *n, enu
 
         switch (m) {
         case MAP_TO:
-                /* with br_netfilter, guest-to-guest frames on one bridge come here too */
+                /* What the destination's network allows returns, so that the source's network
+                 * (MAP_FROM, the next rule of the forward chain) decides too: an accept here
+                 * would let an isolated guest's packets into a routed network. Only what
+                 * both allow reaches the chain's policy, accept. With br_netfilter,
+                 * guest-to-guest frames on one bridge come here too. */
                 rule_begin(&rb);
                 m_ifname(&rb, NFT_META_IIFNAME, n->bridge);
-                x_verdict(&rb, NF_ACCEPT, NULL);
+                x_verdict(&rb, NFT_RETURN, NULL);
                 rule_end(&rb);
                 if (routes) {
                         rule_begin(&rb);
@@ -662,7 +666,7 @@ static int net_rules(struct vnet_nft_batch *b, const struct vnet_nft_net *n, enu
                         m_addr(&rb, 16, sub, plen, NFT_CMP_EQ);
                         if (n->mode == VNET_MODE_NAT)
                                 m_ct_replies(&rb);
-                        x_verdict(&rb, NF_ACCEPT, NULL);
+                        x_verdict(&rb, NFT_RETURN, NULL);
                         rule_end(&rb);
                 }
                 rule_begin(&rb);
@@ -672,13 +676,13 @@ static int net_rules(struct vnet_nft_batch *b, const struct vnet_nft_net *n, enu
         case MAP_FROM:
                 rule_begin(&rb);
                 m_ifname(&rb, NFT_META_OIFNAME, n->bridge);
-                x_verdict(&rb, NF_ACCEPT, NULL);
+                x_verdict(&rb, NFT_RETURN, NULL);
                 rule_end(&rb);
                 if (routes) {
                         rule_begin(&rb);
                         m_ipv4(&rb);
                         m_addr(&rb, 12, sub, plen, NFT_CMP_EQ);
-                        x_verdict(&rb, NF_ACCEPT, NULL);
+                        x_verdict(&rb, NFT_RETURN, NULL);
                         rule_end(&rb);
                 }
                 rule_begin(&rb);

@@ -95,9 +95,9 @@ IN_RULES=("udp dport 67 accept" "udp dport 53 accept" "tcp dport 53 accept")
 # nat_chains NAME BR SUBNET
 expect_nat() {
         local n=$1 br=$2 s=$3
-        expect_chain "net-$n-to" "iifname \"$br\" accept" \
-                "ip daddr $s ct state established,related accept" "$REJECT"
-        expect_chain "net-$n-from" "oifname \"$br\" accept" "ip saddr $s accept" "$REJECT"
+        expect_chain "net-$n-to" "iifname \"$br\" return" \
+                "ip daddr $s ct state established,related return" "$REJECT"
+        expect_chain "net-$n-from" "oifname \"$br\" return" "ip saddr $s return" "$REJECT"
         expect_chain "net-$n-in" "${IN_RULES[@]}"
         expect_chain "net-$n-nat" \
                 "ip saddr $s ip daddr 224.0.0.0/24 return" \
@@ -109,16 +109,16 @@ expect_nat() {
 
 expect_routed() {
         local n=$1 br=$2 s=$3
-        expect_chain "net-$n-to" "iifname \"$br\" accept" "ip daddr $s accept" "$REJECT"
-        expect_chain "net-$n-from" "oifname \"$br\" accept" "ip saddr $s accept" "$REJECT"
+        expect_chain "net-$n-to" "iifname \"$br\" return" "ip daddr $s return" "$REJECT"
+        expect_chain "net-$n-from" "oifname \"$br\" return" "ip saddr $s return" "$REJECT"
         expect_chain "net-$n-in" "${IN_RULES[@]}"
         no_chain "net-$n-nat"
 }
 
 expect_isolated() {
         local n=$1 br=$2
-        expect_chain "net-$n-to" "iifname \"$br\" accept" "$REJECT"
-        expect_chain "net-$n-from" "oifname \"$br\" accept" "$REJECT"
+        expect_chain "net-$n-to" "iifname \"$br\" return" "$REJECT"
+        expect_chain "net-$n-from" "oifname \"$br\" return" "$REJECT"
         expect_chain "net-$n-in" "${IN_RULES[@]}"
         no_chain "net-$n-nat"
 }
