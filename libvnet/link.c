@@ -264,6 +264,7 @@ static int link_parse(struct nl_msg *msg, void *userdata)
                 [IFLA_IFALIAS] = { .type = NLA_STRING },
                 [IFLA_MTU] = { .type = NLA_U32 },
                 [IFLA_MASTER] = { .type = NLA_U32 },
+                [IFLA_GROUP] = { .type = NLA_U32 },
                 [IFLA_LINKINFO] = { .type = NLA_NESTED },
         };
         static struct nla_policy info_policy[IFLA_INFO_MAX + 1] = {
@@ -299,6 +300,8 @@ static int link_parse(struct nl_msg *msg, void *userdata)
                 st->info.mtu = nla_get_u32(tb[IFLA_MTU]);
         if (tb[IFLA_MASTER])
                 st->info.master = (int)nla_get_u32(tb[IFLA_MASTER]);
+        if (tb[IFLA_GROUP])
+                st->info.group = nla_get_u32(tb[IFLA_GROUP]);
         if (tb[IFLA_ADDRESS] && nla_len(tb[IFLA_ADDRESS]) == sizeof(st->info.mac))
                 memcpy(st->info.mac, nla_data(tb[IFLA_ADDRESS]), sizeof(st->info.mac));
         if (!tb[IFLA_LINKINFO] ||
@@ -390,6 +393,55 @@ static bool mac_is_zero(const uint8_t mac[6])
 {
         static const uint8_t zero[6];
         return memcmp(mac, zero, sizeof(zero)) == 0;
+}
+
+/* RTM_SETLINK never creates, so a port that vanished is -ENODEV, not a new link. */
+int vnet_link_enslave(struct vnet_link *l, int ifindex, const struct vnet_port_link *p)
+{
+        struct nl_msg *msg;
+
+        if (ifindex <= 0 || p->master <= 0 || p->master == ifindex)
+                return -EINVAL;
+        msg = link_msg(RTM_SETLINK, 0, ifindex, IFF_UP, IFF_UP);
+        if (!msg ||
+            (!mac_is_zero(p->mac) && nla_put(msg, IFLA_ADDRESS, sizeof(p->mac), p->mac) < 0) ||
+            (p->mtu && nla_put_u32(msg, IFLA_MTU, p->mtu) < 0) ||
+            (p->group && nla_put_u32(msg, IFLA_GROUP, p->group) < 0) ||
+            nla_put_u32(msg, IFLA_MASTER, (uint32_t)p->master) < 0) {
+                nlmsg_free(msg);
+                return -ENOMEM;
+        }
+        return link_call(l, msg, LINK_WAIT_ACK, NULL, NULL);
+}
+
+int vnet_link_release(struct vnet_link *l, int ifindex)
+{
+        struct nl_msg *msg;
+
+        if (ifindex <= 0)
+                return -EINVAL;
+        msg = link_msg(RTM_SETLINK, 0, ifindex, 0, 0);
+        if (!msg || nla_put_u32(msg, IFLA_MASTER, 0) < 0) {
+                nlmsg_free(msg);
+                return -ENOMEM;
+        }
+        return link_call(l, msg, LINK_WAIT_ACK, NULL, NULL);
+}
+
+int vnet_link_delete_group(struct vnet_link *l, uint32_t group)
+{
+        struct nl_msg *msg;
+
+        /* The kernel takes ifindex 0 without a name as "by group", and group 0 holds every
+         * link that was never given one. */
+        if (group == 0)
+                return -EINVAL;
+        msg = link_msg(RTM_DELLINK, 0, 0, 0, 0);
+        if (!msg || nla_put_u32(msg, IFLA_GROUP, group) < 0) {
+                nlmsg_free(msg);
+                return -ENOMEM;
+        }
+        return link_call(l, msg, LINK_WAIT_ACK, NULL, NULL);
 }
 
 /* The forward delay the kernel keeps for this STP setting: with STP running it clamps the
@@ -888,6 +940,80 @@ int vnet_link_ipv4_conflict(struct vnet_link *l, struct in_addr subnet, unsigned
                 return 0;
         if (what && what_len > 0)
                 conflict_describe(l, &c, what, what_len);
+        return 1;
+}
+
+/* The first IPv4 address on, or main-table route through, one interface. */
+struct in_use {
+        int ifindex;
+        bool found, is_route;
+        struct in_addr addr;
+        unsigned prefix;
+};
+
+static void in_use_addr(struct nl_object *obj, void *arg)
+{
+        struct in_use *u = arg;
+        struct rtnl_addr *a = (struct rtnl_addr *)obj;
+
+        if (u->found || rtnl_addr_get_family(a) != AF_INET || rtnl_addr_get_ifindex(a) != u->ifindex ||
+            !nl_addr_get_ipv4(rtnl_addr_get_local(a), &u->addr))
+                return;
+        u->found = true;
+        u->prefix = (unsigned)rtnl_addr_get_prefixlen(a);
+}
+
+static void in_use_route(struct nl_object *obj, void *arg)
+{
+        struct in_use *u = arg;
+        struct rtnl_route *rt = (struct rtnl_route *)obj;
+        int n;
+
+        if (u->found || rtnl_route_get_family(rt) != AF_INET ||
+            rtnl_route_get_table(rt) != RT_TABLE_MAIN || rtnl_route_get_type(rt) != RTN_UNICAST)
+                return;
+        n = rtnl_route_get_nnexthops(rt);
+        for (int i = 0; i < n; i++) {
+                if (rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(rt, i)) != u->ifindex)
+                        continue;
+                u->found = u->is_route = true;
+                if (!nl_addr_get_ipv4(rtnl_route_get_dst(rt), &u->addr))
+                        u->addr.s_addr = 0;
+                u->prefix = (unsigned)nl_addr_get_prefixlen(rtnl_route_get_dst(rt));
+                return;
+        }
+}
+
+static int in_use_parse_addr(struct nl_msg *msg, void *userdata)
+{
+        return nlerr_to_errno(nl_msg_parse(msg, in_use_addr, userdata));
+}
+
+static int in_use_parse_route(struct nl_msg *msg, void *userdata)
+{
+        return nlerr_to_errno(nl_msg_parse(msg, in_use_route, userdata));
+}
+
+int vnet_link_in_use(struct vnet_link *l, int ifindex, char *what, size_t what_len)
+{
+        struct in_use u;
+        char addr[INET_ADDRSTRLEN];
+        int r = 0;
+
+        for (int attempt = 0; attempt < 3; attempt++) {
+                u = (struct in_use){ .ifindex = ifindex };
+                r = addr_dump(l, ifindex, in_use_parse_addr, &u);
+                if (r == 0 && !u.found)
+                        r = route_dump(l, in_use_parse_route, &u);
+                if (r != -EAGAIN)
+                        break;
+        }
+        if (r < 0 || !u.found)
+                return r;
+        inet_ntop(AF_INET, &u.addr, addr, sizeof(addr));
+        if (what && what_len > 0)
+                snprintf(what, what_len, "%s %s/%u", u.is_route ? "route" : "address",
+                         u.is_route && u.prefix == 0 ? "default" : addr, u.prefix);
         return 1;
 }
 

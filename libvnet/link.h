@@ -31,6 +31,7 @@ struct vnet_link_info {
         bool up;      /* IFF_UP */
         bool carrier; /* IFF_LOWER_UP */
         int master;   /* ifindex of the bridge it is enslaved to, 0 if none */
+        uint32_t group; /* device group, 0 the default */
 };
 
 int vnet_link_open(struct vnet_link **ret);
@@ -51,11 +52,42 @@ int vnet_bridge_apply(struct vnet_link *l, int ifindex, const struct vnet_bridge
 
 int vnet_link_delete(struct vnet_link *l, int ifindex);
 
+/* What a port's interface gets when it joins a bridge. */
+struct vnet_port_link {
+        int master;     /* ifindex of the bridge */
+        unsigned mtu;   /* the bridge's; 0: leave alone */
+        uint8_t mac[6]; /* the interface's own MAC (vnet_tap_mac()); all zero: leave alone,
+                         * as for an adopted veth whose MAC belongs to its container */
+        uint32_t group; /* device group (vnet_link_delete_group()); 0: leave alone */
+};
+
+/* Sets MAC, MTU and group, brings the link up and enslaves it to the bridge, in one
+ * RTM_SETLINK. The kernel applies them in that order (MAC, MTU, group, up, master) and stops
+ * at the first it refuses without undoing the earlier ones: on failure the link may carry the
+ * new MAC, MTU and group and be up, but it is on no new bridge (-EOPNOTSUPP: @master is no
+ * bridge). Not free when nothing differs (the kernel still sends link events): a reconcile
+ * compares with vnet_link_get() first. */
+int vnet_link_enslave(struct vnet_link *l, int ifindex, const struct vnet_port_link *p);
+
+/* Takes the link off its bridge (nomaster); it stays up. For adopted interfaces, which are
+ * not ours to delete. 0 also if it was on no bridge. */
+int vnet_link_release(struct vnet_link *l, int ifindex);
+
+/* Deletes every link of device group @group in one RTM_DELLINK: one unregister batch, so one
+ * RCU grace period for all of them instead of one each. -EINVAL for group 0 (the default
+ * group: every link of the namespace), -ENODEV if the group has no link, -EOPNOTSUPP (and
+ * nothing deleted) if one of them is a device that cannot be deleted (lo). */
+int vnet_link_delete_group(struct vnet_link *l, uint32_t group);
+
 /* Whether @subnet/@prefix overlaps an IPv4 address or route in this namespace on any interface
  * other than @ignore_ifindex (0: none ignored). Returns 1 and describes the conflicting object
  * in @what ("address 10.0.0.1/24 on eth0", "route 10.0.0.0/8 via eth1"), 0 if free, -errno. */
 int vnet_link_ipv4_conflict(struct vnet_link *l, struct in_addr subnet, unsigned prefix,
                             int ignore_ifindex, char *what, size_t what_len);
+
+/* Whether interface @ifindex carries an IPv4 address or a main-table route (then it is some
+ * host's uplink, not a guest's port): 1 with a description in @what, 0, or -errno. */
+int vnet_link_in_use(struct vnet_link *l, int ifindex, char *what, size_t what_len);
 
 /* Sets net.ipv4.ip_forward=1 in the current namespace. */
 int vnet_sysctl_enable_ip_forward(void);
