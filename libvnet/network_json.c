@@ -143,3 +143,57 @@ int vnet_network_from_json(const json_t *o, struct vnet_network *n, struct vnet_
                                     "invalid autostart: a transient network cannot autostart");
         return vnet_network_validate(n, e);
 }
+
+json_t *vnet_port_to_json(const struct vnet_port *p)
+{
+        char mac[18];
+        json_t *o;
+
+        o = json_pack("{s:s, s:s, s:s, s:i, s:b}", "network", p->network, "ifname", p->ifname,
+                      "mac", vnet_mac_format(p->mac, mac), "queues", (json_int_t)p->queues,
+                      "adopted", p->adopted);
+        if (o && p->owner >= 0)
+                json_object_set_new(o, "owner", json_integer(p->owner));
+        if (o && p->group >= 0)
+                json_object_set_new(o, "group", json_integer(p->group));
+        return o;
+}
+
+static int id_from_json(const json_t *v, long *id, const char *field, struct vnet_err *e)
+{
+        if (!v || json_is_null(v)) {
+                *id = -1;
+                return 0;
+        }
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) > 0xfffffffeLL)
+                return vnet_err_set(e, field, "invalid %s: expected a numeric id", field);
+        *id = (long)json_integer_value(v);
+        return 0;
+}
+
+int vnet_port_from_json(const json_t *o, struct vnet_port *p, struct vnet_err *e)
+{
+        const char *net = NULL, *ifname = NULL, *mac = NULL;
+        json_int_t queues = 1;
+        int adopted = 0, r;
+
+        memset(p, 0, sizeof(*p));
+        if (json_unpack((json_t *)o, "{s:s, s:s, s:s, s?I, s?b}", "network", &net, "ifname",
+                        &ifname, "mac", &mac, "queues", &queues, "adopted", &adopted) < 0)
+                return vnet_err_set(e, "port", "invalid port: network, ifname and mac needed");
+        r = vnet_parse_name(net, "network", e) ?: vnet_parse_ifname(ifname, "ifname", e) ?:
+            vnet_parse_mac(mac, p->mac, "mac", e) ?:
+            id_from_json(json_object_get(o, "owner"), &p->owner, "owner", e) ?:
+            id_from_json(json_object_get(o, "group"), &p->group, "group", e);
+        if (r < 0)
+                return r;
+        if (queues < 1 || queues > VNET_QUEUES_MAX)
+                return vnet_err_set(e, "queues", "invalid queues: must be in 1..%d",
+                                    VNET_QUEUES_MAX);
+        snprintf(p->network, sizeof(p->network), "%s", net);
+        snprintf(p->ifname, sizeof(p->ifname), "%s", ifname);
+        p->queues = (unsigned)queues;
+        p->adopted = adopted;
+        return 0;
+}

@@ -23,6 +23,7 @@
 #include "loop.h"
 #include "manager.h"
 #include "methods.h"
+#include "monitor.h"
 #include "model.h"
 #include "server.h"
 
@@ -241,6 +242,7 @@ int main(int argc, char **argv)
         struct daemon_conf conf;
         struct manager *m = NULL;
         struct server *srv = NULL;
+        struct monitor *mon = NULL;
         struct loop *l = NULL;
         char sock[4096];
         sigset_t mask;
@@ -297,6 +299,12 @@ int main(int argc, char **argv)
                 log_error("cannot initialise: %s", strerror(-r));
                 goto out;
         }
+        /* Listening before the start-up reconcile: a VMM that goes away meanwhile is seen. */
+        r = monitor_new(l, m, &mon);
+        if (r < 0) {
+                log_error("cannot watch links: %s", strerror(-r));
+                goto out;
+        }
         r = manager_start(m);
         if (r < 0) {
                 log_error("cannot bring up networks: %s", strerror(-r));
@@ -324,6 +332,7 @@ int main(int argc, char **argv)
         notify("STOPPING=1");
 out:
         server_free(srv);
+        monitor_free(mon);
         manager_free(m);
         loop_free(l);
         if (sfd >= 0)

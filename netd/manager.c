@@ -14,25 +14,8 @@
 #include "netconf.h"
 #include "network_json.h"
 #include "nft.h"
-
-/* One network: its definition and what vnetd knows of it in the kernel. */
-struct net {
-        struct vnet_network def;
-        enum net_state state;
-        char error[256];
-        int ifindex; /* the bridge vnetd made or adopted, when running */
-};
-
-struct manager {
-        char *config_dir, *state_dir, *run_dir;
-        char *defs_dir;      /* CONFIG_DIR/networks */
-        char *transient_dir; /* RUN_DIR/transient */
-        char *records_dir;   /* RUN_DIR/networks: one record per running network */
-        struct vnet_link *link;
-        struct vnet_nft *nft;
-        struct net **nets;
-        size_t n_nets;
-};
+#include "manager_private.h"
+#include "ports.h"
 
 static const char *const state_names[_NET_STATE_MAX] = {
         [NET_STOPPED] = "stopped",
@@ -45,10 +28,7 @@ const char *net_state_to_string(enum net_state s)
         return (unsigned)s < _NET_STATE_MAX ? state_names[s] : NULL;
 }
 
-static int fail(struct mgr_error *e, enum mgr_error_kind kind, int errnum, const char *field,
-                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static int fail(struct mgr_error *e, enum mgr_error_kind kind, int errnum, const char *field,
+int mgr_fail(struct mgr_error *e, enum mgr_error_kind kind, int errnum, const char *field,
                 const char *fmt, ...)
 {
         va_list ap;
@@ -69,7 +49,7 @@ static char *path_join(const char *a, const char *b)
         return asprintf(&p, "%s/%s", a, b) < 0 ? NULL : p;
 }
 
-static struct net *find(struct manager *m, const char *name)
+struct net *mgr_find(struct manager *m, const char *name)
 {
         for (size_t i = 0; i < m->n_nets; i++)
                 if (strcmp(m->nets[i]->def.name, name) == 0)
@@ -77,7 +57,7 @@ static struct net *find(struct manager *m, const char *name)
         return NULL;
 }
 
-static struct net *find_by_bridge(struct manager *m, const char *bridge)
+struct net *mgr_find_by_bridge(struct manager *m, const char *bridge)
 {
         for (size_t i = 0; i < m->n_nets; i++)
                 if (strcmp(m->nets[i]->def.bridge, bridge) == 0)
@@ -226,7 +206,7 @@ static int check_subnet(struct manager *m, const struct vnet_network *def, int i
                 if (strcmp(o->name, def->name) == 0 || !o->ipv4.prefix)
                         continue;
                 if (vnet_ipv4_overlap(net, def->ipv4.prefix, o->ipv4.addr, o->ipv4.prefix))
-                        return fail(e, MGR_ERR_ADDRESS_CONFLICT, 0, "ipv4",
+                        return mgr_fail(e, MGR_ERR_ADDRESS_CONFLICT, 0, "ipv4",
                                     "ipv4 %s overlaps network '%s' (%s)",
                                     vnet_ipv4_format(&def->ipv4, ip), o->name,
                                     vnet_ipv4_format(&o->ipv4, what));
@@ -234,10 +214,10 @@ static int check_subnet(struct manager *m, const struct vnet_network *def, int i
         r = vnet_link_ipv4_conflict(m->link, net, def->ipv4.prefix, ignore_ifindex, what,
                                     sizeof(what));
         if (r < 0)
-                return fail(e, MGR_ERR_SYSTEM, -r, "ipv4", "cannot list host addresses: %s",
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "ipv4", "cannot list host addresses: %s",
                             strerror(-r));
         if (r > 0)
-                return fail(e, MGR_ERR_ADDRESS_CONFLICT, 0, "ipv4",
+                return mgr_fail(e, MGR_ERR_ADDRESS_CONFLICT, 0, "ipv4",
                             "ipv4 %s overlaps %s on this host", vnet_ipv4_format(&def->ipv4, ip),
                             what);
         return 0;
@@ -249,19 +229,19 @@ static int check_bridge(struct manager *m, const struct net *self, const char *b
                         const struct record *rec, int *ifindex, struct mgr_error *e)
 {
         struct vnet_link_info info;
-        struct net *other = find_by_bridge(m, bridge);
+        struct net *other = mgr_find_by_bridge(m, bridge);
         char alias[sizeof(info.alias)];
         int r;
 
         *ifindex = 0;
         if (other && other != self)
-                return fail(e, MGR_ERR_INTERFACE_IN_USE, 0, "bridge",
+                return mgr_fail(e, MGR_ERR_INTERFACE_IN_USE, 0, "bridge",
                             "bridge %s is used by network '%s'", bridge, other->def.name);
         r = vnet_link_get(m->link, bridge, &info);
         if (r == -ENODEV)
                 return 0;
         if (r < 0)
-                return fail(e, MGR_ERR_SYSTEM, -r, "bridge", "cannot look up %s: %s", bridge,
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "bridge", "cannot look up %s: %s", bridge,
                             strerror(-r));
         /* Ours if the record of our last run names this very device, or, when we died
          * between creating it and recording its index, if it carries our alias. */
@@ -273,8 +253,9 @@ static int check_bridge(struct manager *m, const struct net *self, const char *b
                 *ifindex = info.ifindex;
                 return 0;
         }
-        return fail(e, MGR_ERR_INTERFACE_IN_USE, 0, "bridge",
-                    "interface %s exists and does not belong to vnet", bridge);
+        return mgr_fail(e, MGR_ERR_INTERFACE_IN_USE, 0, "bridge",
+                    "bridge %s: an interface of that name exists and does not belong to vnet",
+                    bridge);
 }
 
 static int allocate_bridge(struct manager *m, struct vnet_network *def, struct mgr_error *e)
@@ -284,18 +265,18 @@ static int allocate_bridge(struct manager *m, struct vnet_network *def, struct m
         for (unsigned i = 0; i < 10000; i++) {
                 char name[VNET_IFNAME_MAX + 1];
                 snprintf(name, sizeof(name), "virbr%u", i);
-                if (find_by_bridge(m, name))
+                if (mgr_find_by_bridge(m, name))
                         continue;
                 int r = vnet_link_get(m->link, name, &info);
                 if (r == 0)
                         continue;
                 if (r != -ENODEV)
-                        return fail(e, MGR_ERR_SYSTEM, -r, "bridge", "cannot look up %s: %s",
+                        return mgr_fail(e, MGR_ERR_SYSTEM, -r, "bridge", "cannot look up %s: %s",
                                     name, strerror(-r));
                 snprintf(def->bridge, sizeof(def->bridge), "%s", name);
                 return 0;
         }
-        return fail(e, MGR_ERR_SYSTEM, ENOSPC, "bridge", "no free virbrN name");
+        return mgr_fail(e, MGR_ERR_SYSTEM, ENOSPC, "bridge", "no free virbrN name");
 }
 
 static void allocate_mac(struct manager *m, struct vnet_network *def)
@@ -368,17 +349,19 @@ static int converge_bridge(struct manager *m, struct net *n, int ifindex, struct
         if (ifindex > 0) {
                 r = vnet_bridge_apply(m->link, ifindex, &spec);
                 if (r < 0)
-                        return fail(e, MGR_ERR_SYSTEM, -r, "bridge", "cannot update bridge %s: %s",
+                        return mgr_fail(e, MGR_ERR_SYSTEM, -r, "bridge", "cannot update bridge %s: %s",
                                     n->def.bridge, strerror(-r));
                 n->ifindex = ifindex;
                 return 0;
         }
         r = vnet_bridge_create(m->link, &spec, &n->ifindex);
         if (r == -EEXIST)
-                return fail(e, MGR_ERR_INTERFACE_IN_USE, 0, "bridge",
-                            "interface %s exists and does not belong to vnet", n->def.bridge);
+                return mgr_fail(e, MGR_ERR_INTERFACE_IN_USE, 0, "bridge",
+                            "bridge %s: an interface of that name exists and does not belong "
+                            "to vnet",
+                            n->def.bridge);
         if (r < 0)
-                return fail(e, MGR_ERR_SYSTEM, -r, "bridge", "cannot create bridge %s: %s",
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "bridge", "cannot create bridge %s: %s",
                             n->def.bridge, strerror(-r));
         return 0;
 }
@@ -388,7 +371,7 @@ static int enable_forwarding(struct mgr_error *e)
         int r = vnet_sysctl_enable_ip_forward();
 
         if (r < 0)
-                return fail(e, MGR_ERR_SYSTEM, -r, "mode", "cannot enable IP forwarding: %s",
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "mode", "cannot enable IP forwarding: %s",
                             strerror(-r));
         return 0;
 }
@@ -414,14 +397,14 @@ static int bring_up(struct manager *m, struct net *n, struct mgr_error *e)
         n->ifindex = ifindex;
         r = save_record(m, n);
         if (r < 0)
-                return fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s",
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s",
                             strerror(-r));
         r = converge_bridge(m, n, ifindex, e);
         if (r < 0)
                 goto fail_record;
         r = save_record(m, n);
         if (r < 0) {
-                fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s", strerror(-r));
+                mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s", strerror(-r));
                 goto fail_bridge;
         }
         if (needs_forwarding(n->def.mode)) {
@@ -437,12 +420,14 @@ static int bring_up(struct manager *m, struct net *n, struct mgr_error *e)
                 r = commit(m, b);
         vnet_nft_batch_free(b);
         if (r < 0) {
-                fail(e, MGR_ERR_SYSTEM, -r, "", "cannot install firewall rules: %s",
+                mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot install firewall rules: %s",
                      strerror(-r));
                 goto fail_bridge;
         }
         n->state = NET_RUNNING;
         n->error[0] = '\0';
+        n->fresh = created;
+        mgr_ports_converge(m, n, created);
         return 0;
 
 fail_bridge:
@@ -461,12 +446,13 @@ static int bring_down(struct manager *m, struct net *n, struct mgr_error *e)
         struct vnet_nft_net nn;
         int r;
 
+        mgr_ports_down(m, n);
         /* Bridge first: once it is gone nothing can pass, so there is no moment in which the
          * bridge forwards without its rules. */
         if (n->ifindex > 0) {
                 r = vnet_link_delete(m->link, n->ifindex);
                 if (r < 0 && r != -ENODEV)
-                        return fail(e, MGR_ERR_SYSTEM, -r, "", "cannot delete bridge %s: %s",
+                        return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot delete bridge %s: %s",
                                     n->def.bridge, strerror(-r));
         }
         n->ifindex = 0;
@@ -521,14 +507,14 @@ static int load_defs_from(struct manager *m, const char *dir, bool transient)
                 }
                 free(path);
                 def.transient = transient;
-                if (find(m, def.name)) {
+                if (mgr_find(m, def.name)) {
                         log_error("network %s is defined twice; ignoring the transient one",
                                   def.name);
                         continue;
                 }
-                if (def.bridge[0] && find_by_bridge(m, def.bridge)) {
+                if (def.bridge[0] && mgr_find_by_bridge(m, def.bridge)) {
                         log_error("network %s: bridge %s is already used by network %s; ignored",
-                                  def.name, def.bridge, find_by_bridge(m, def.bridge)->def.name);
+                                  def.name, def.bridge, mgr_find_by_bridge(m, def.bridge)->def.name);
                         continue;
                 }
                 r = add_net(m, &def, NULL);
@@ -597,7 +583,7 @@ static int load_records(struct manager *m, bool *any_record)
                 memcpy(name, de->d_name, len - 5);
                 name[len - 5] = '\0';
                 *any_record = true;
-                n = find(m, name);
+                n = mgr_find(m, name);
                 if (!n) {
                         reap_orphan_record(m, name);
                         continue;
@@ -635,16 +621,17 @@ static int adopt(struct manager *m, struct net *n, struct mgr_error *e)
                         return r;
         }
         n->ifindex = ifindex;
+        n->fresh = ifindex == 0;
         r = save_record(m, n);
         if (r < 0)
-                return fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s",
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s",
                             strerror(-r));
         r = converge_bridge(m, n, ifindex, e);
         if (r < 0)
                 return r;
         r = save_record(m, n);
         if (r < 0)
-                return fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s",
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s",
                             strerror(-r));
         if (needs_forwarding(n->def.mode)) {
                 r = enable_forwarding(e);
@@ -720,6 +707,10 @@ int manager_start(struct manager *m)
                 log_error("cannot install firewall rules: %s", strerror(-r));
                 goto out;
         }
+        mgr_ports_reap_orphans(m);
+        for (size_t i = 0; i < m->n_nets; i++)
+                if (m->nets[i]->state == NET_RUNNING)
+                        mgr_ports_converge(m, m->nets[i], m->nets[i]->fresh);
         if (first_start) {
                 r = vnet_write_file_atomic(marker, "", 0, 0644);
                 if (r < 0)
@@ -735,10 +726,10 @@ out:
 
 static struct net *lookup(struct manager *m, const char *name, struct mgr_error *e)
 {
-        struct net *n = find(m, name);
+        struct net *n = mgr_find(m, name);
 
         if (!n)
-                fail(e, MGR_ERR_NOT_FOUND, 0, "name", "network '%s' not found", name);
+                mgr_fail(e, MGR_ERR_NOT_FOUND, 0, "name", "network '%s' not found", name);
         return n;
 }
 
@@ -753,8 +744,8 @@ int manager_create(struct manager *m, const struct vnet_network *in, struct mgr_
                 e->kind = MGR_ERR_INVALID;
                 return r;
         }
-        if (find(m, def.name))
-                return fail(e, MGR_ERR_EXISTS, 0, "name", "network '%s' already exists",
+        if (mgr_find(m, def.name))
+                return mgr_fail(e, MGR_ERR_EXISTS, 0, "name", "network '%s' already exists",
                             def.name);
         if (def.bridge[0]) {
                 r = check_bridge(m, NULL, def.bridge, NULL, &ifindex, e);
@@ -772,19 +763,19 @@ int manager_create(struct manager *m, const struct vnet_network *in, struct mgr_
                 allocate_mac(m, &def);
         for (size_t i = 0; i < m->n_nets; i++)
                 if (m->nets[i]->def.has_mac && !memcmp(m->nets[i]->def.mac, def.mac, 6))
-                        return fail(e, MGR_ERR_INVALID, 0, "mac",
+                        return mgr_fail(e, MGR_ERR_INVALID, 0, "mac",
                                     "invalid mac: already the MAC of network '%s'",
                                     m->nets[i]->def.name);
 
         /* Desired state first: the definition is on disk before the kernel changes. */
         r = save_def(m, &def);
         if (r < 0)
-                return fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write the definition: %s",
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write the definition: %s",
                             strerror(-r));
         r = add_net(m, &def, &n);
         if (r < 0) {
                 remove_def(m, &def);
-                return fail(e, MGR_ERR_SYSTEM, -r, "", "%s", strerror(-r));
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "%s", strerror(-r));
         }
         r = bring_up(m, n, e);
         if (r < 0) {
@@ -844,8 +835,9 @@ int manager_destroy(struct manager *m, const char *name, struct mgr_error *e)
         }
         r = remove_def(m, &n->def);
         if (r < 0)
-                return fail(e, MGR_ERR_SYSTEM, -r, "", "cannot remove the definition: %s",
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot remove the definition: %s",
                             strerror(-r));
+        mgr_ports_forget(m, n);
         log_info("network %s destroyed", name);
         remove_net(m, n);
         return 0;
@@ -874,7 +866,7 @@ int manager_set_mode(struct manager *m, const char *name, enum vnet_mode mode,
         }
         r = save_def(m, &n->def);
         if (r < 0) {
-                fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write the definition: %s", strerror(-r));
+                mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write the definition: %s", strerror(-r));
                 goto restore;
         }
         if (n->state != NET_RUNNING)
@@ -896,7 +888,7 @@ int manager_set_mode(struct manager *m, const char *name, enum vnet_mode mode,
                 r = commit(m, b);
         vnet_nft_batch_free(b);
         if (r < 0) {
-                fail(e, MGR_ERR_SYSTEM, -r, "mode", "cannot change firewall rules: %s",
+                mgr_fail(e, MGR_ERR_SYSTEM, -r, "mode", "cannot change firewall rules: %s",
                      strerror(-r));
                 goto restore_file;
         }
@@ -936,7 +928,7 @@ static int cmp_net(const void *a, const void *b)
 
 json_t *manager_network_json(struct manager *m, const char *name)
 {
-        struct net *n = find(m, name);
+        struct net *n = mgr_find(m, name);
 
         return n ? status_json(n) : NULL;
 }
@@ -945,7 +937,9 @@ json_t *manager_list_json(struct manager *m)
 {
         json_t *a = json_array();
 
-        qsort(m->nets, m->n_nets, sizeof(*m->nets), cmp_net);
+        /* qsort() wants a valid pointer even for no elements; nets is NULL until the first. */
+        if (m->n_nets)
+                qsort(m->nets, m->n_nets, sizeof(*m->nets), cmp_net);
         for (size_t i = 0; a && i < m->n_nets; i++)
                 json_array_append_new(a, status_json(m->nets[i]));
         return a;
@@ -981,6 +975,11 @@ int manager_new(const struct manager_config *cfg, struct manager **ret)
         r = vnet_nft_open(&m->nft);
         if (r < 0)
                 goto fail;
+        r = ports_new(m->state_dir, &m->ports);
+        if (r == 0)
+                r = ports_load(m->ports);
+        if (r < 0)
+                goto fail;
         *ret = m;
         return 0;
 fail:
@@ -999,6 +998,7 @@ void manager_free(struct manager *m)
                 vnet_link_close(m->link);
         if (m->nft)
                 vnet_nft_close(m->nft);
+        ports_free(m->ports);
         free(m->config_dir);
         free(m->state_dir);
         free(m->run_dir);

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "model.h"
 
@@ -25,6 +26,9 @@ enum mgr_error_kind {
         MGR_ERR_ADDRESS_CONFLICT, /* overlapping subnet */
         MGR_ERR_INTERFACE_IN_USE, /* the bridge name is a foreign interface */
         MGR_ERR_SYSTEM,           /* the kernel or a file refused; errnum says why */
+        MGR_ERR_NOT_RUNNING,      /* the network is not running */
+        MGR_ERR_PORT_NOT_FOUND,   /* no such port on that network */
+        MGR_ERR_PERMISSION,       /* the caller may not do this */
         _MGR_ERR_MAX,
 };
 
@@ -62,3 +66,49 @@ json_t *manager_network_json(struct manager *m, const char *name);
 json_t *manager_list_json(struct manager *m);
 
 const char *net_state_to_string(enum net_state s);
+
+/* --- guest ports --------------------------------------------------------------------------- */
+
+/* Who is calling, for defaults (the owner of a new port) and for the networks' allow lists. */
+struct mgr_caller {
+        uid_t uid;
+        gid_t gid;
+        bool privileged; /* root or the admin group */
+        bool (*in_group)(const void *ctx, gid_t gid); /* supplementary groups */
+        const void *ctx;
+};
+
+struct mgr_port_request {
+        const char *network;
+        const char *ifname; /* NULL: allocate vnetN */
+        const char *mac;    /* NULL: allocate */
+        const char *owner;  /* name or uid */
+        const char *group;  /* name or gid */
+        unsigned queues;    /* 0: 1 */
+};
+
+/* Each returns 0 and sets *ifname_out (a buffer of 16) to the port's interface, or fails with
+ * @e filled and nothing changed. */
+int manager_port_attach(struct manager *m, const struct mgr_port_request *req,
+                        const struct mgr_caller *caller, char *ifname_out, struct mgr_error *e);
+int manager_port_detach(struct manager *m, const char *network, const char *ifname,
+                        struct mgr_error *e);
+int manager_port_up(struct manager *m, const char *ifname, const char *network,
+                    const char *mac, const struct mgr_caller *caller, char *ifname_out,
+                    struct mgr_error *e);
+int manager_port_down(struct manager *m, const char *ifname, struct mgr_error *e);
+/* A TAP fd for the caller on the network named, or whose bridge is named, @bridge. */
+int manager_open_tap(struct manager *m, const char *bridge, bool vnet_hdr,
+                     const struct mgr_caller *caller, int *fd, char *ifname_out,
+                     struct mgr_error *e);
+
+/* Port objects (protocol's Port); NULL if unknown. */
+json_t *manager_port_json(struct manager *m, const char *ifname);
+/* The ports of @network; NULL and @e filled if the network is unknown. */
+json_t *manager_ports_json(struct manager *m, const char *network, struct mgr_error *e);
+
+/* A link changed or went away (rtnetlink); keeps ports in step with the kernel. */
+void manager_link_event(struct manager *m, int ifindex, const char *ifname, bool deleted,
+                        int master, bool carrier);
+/* Link events were lost: re-reads the state of every port from the kernel. */
+void manager_link_resync(struct manager *m);

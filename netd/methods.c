@@ -16,6 +16,9 @@ static const char *const error_names[_MGR_ERR_MAX] = {
         [MGR_ERR_ADDRESS_CONFLICT] = "io.vnet.AddressConflict",
         [MGR_ERR_INTERFACE_IN_USE] = "io.vnet.InterfaceInUse",
         [MGR_ERR_SYSTEM] = "io.vnet.SystemError",
+        [MGR_ERR_NOT_RUNNING] = "io.vnet.NetworkNotRunning",
+        [MGR_ERR_PORT_NOT_FOUND] = "io.vnet.PortNotFound",
+        [MGR_ERR_PERMISSION] = "io.vnet.PermissionDenied",
 };
 
 static json_t *error_reply(const struct mgr_error *e, const char *name)
@@ -29,7 +32,15 @@ static json_t *error_reply(const struct mgr_error *e, const char *name)
                 break;
         case MGR_ERR_NOT_FOUND:
         case MGR_ERR_EXISTS:
+        case MGR_ERR_NOT_RUNNING:
                 p = json_pack("{s:s}", "name", name ? name : "");
+                break;
+        case MGR_ERR_PORT_NOT_FOUND:
+                p = json_pack("{s:s, s:s}", "network", name ? name : "", "ifname",
+                              e->err.message);
+                break;
+        case MGR_ERR_PERMISSION:
+                p = json_pack("{s:s}", "message", e->err.message);
                 break;
         case MGR_ERR_INTERFACE_IN_USE:
                 p = json_pack("{s:s, s:s}", "interface", e->err.field, "message", e->err.message);
@@ -172,20 +183,216 @@ static json_t *m_get_description(struct manager *m, json_t *params)
         return varlink_reply_new(json_pack("{s:s}", "description", io_vnet_varlink));
 }
 
+/* --- ports ------------------------------------------------------------------------------- */
+
+static bool peer_in_group(const void *ctx, gid_t gid)
+{
+        return server_peer_in_group(ctx, gid);
+}
+
+static struct mgr_caller caller_of(const struct server_peer *peer)
+{
+        return (struct mgr_caller){ .uid = peer->uid,
+                                    .gid = peer->gid,
+                                    .privileged = peer->privileged,
+                                    .in_group = peer_in_group,
+                                    .ctx = peer };
+}
+
+/* An optional string parameter: NULL when absent or null, an error when of another type. */
+static int opt_string(json_t *params, const char *key, const char **out, json_t **err)
+{
+        json_t *v = json_object_get(params, key);
+
+        *out = NULL;
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_string(v)) {
+                *err = invalid(key, "expected a string");
+                return -EINVAL;
+        }
+        *out = json_string_value(v);
+        return 0;
+}
+
+static json_t *port_reply(struct manager *m, const char *ifname)
+{
+        json_t *p = manager_port_json(m, ifname);
+
+        if (!p)
+                return varlink_error_new("io.vnet.SystemError",
+                                         json_pack("{s:i, s:s}", "errno", ENOENT, "message",
+                                                   "the port went away"));
+        return varlink_reply_new(json_pack("{s:o}", "port", p));
+}
+
+static json_t *m_attach(struct manager *m, const struct server_peer *peer, json_t *params)
+{
+        struct mgr_caller caller = caller_of(peer);
+        struct mgr_port_request req = { 0 };
+        struct mgr_error e = { 0 };
+        char ifname[VNET_IFNAME_MAX + 1];
+        json_t *err = NULL, *q;
+
+        if (opt_string(params, "network", &req.network, &err) < 0 ||
+            opt_string(params, "ifname", &req.ifname, &err) < 0 ||
+            opt_string(params, "mac", &req.mac, &err) < 0 ||
+            opt_string(params, "owner", &req.owner, &err) < 0 ||
+            opt_string(params, "group", &req.group, &err) < 0)
+                return err;
+        if (!req.network)
+                return invalid("network", "missing network");
+        q = json_object_get(params, "queues");
+        if (q && !json_is_null(q)) {
+                if (!json_is_integer(q) || json_integer_value(q) < 1 ||
+                    json_integer_value(q) > VNET_QUEUES_MAX)
+                        return invalid("queues", "invalid queues: must be a number in 1..64");
+                req.queues = (unsigned)json_integer_value(q);
+        }
+        if (manager_port_attach(m, &req, &caller, ifname, &e) < 0)
+                return error_reply(&e, req.network);
+        return port_reply(m, ifname);
+}
+
+static json_t *m_detach(struct manager *m, const struct server_peer *peer, json_t *params)
+{
+        struct mgr_error e = { 0 };
+        const char *net = NULL, *ifname = NULL;
+        json_t *err = NULL;
+
+        (void)peer;
+        if (opt_string(params, "network", &net, &err) < 0 ||
+            opt_string(params, "ifname", &ifname, &err) < 0)
+                return err;
+        if (!net)
+                return invalid("network", "missing network");
+        if (!ifname)
+                return invalid("ifname", "missing ifname");
+        if (manager_port_detach(m, net, ifname, &e) < 0)
+                return error_reply(&e, net);
+        return varlink_reply_new(NULL);
+}
+
+static json_t *m_ports(struct manager *m, const struct server_peer *peer, json_t *params)
+{
+        struct mgr_error e = { 0 };
+        const char *net = NULL;
+        json_t *err = NULL, *a;
+
+        (void)peer;
+        if (opt_string(params, "network", &net, &err) < 0)
+                return err;
+        if (!net)
+                return invalid("network", "missing network");
+        a = manager_ports_json(m, net, &e);
+        if (!a)
+                return error_reply(&e, net);
+        return varlink_reply_new(json_pack("{s:o}", "ports", a));
+}
+
+static json_t *m_port_up(struct manager *m, const struct server_peer *peer, json_t *params)
+{
+        struct mgr_caller caller = caller_of(peer);
+        struct mgr_error e = { 0 };
+        const char *ifname = NULL, *net = NULL, *mac = NULL;
+        char out[VNET_IFNAME_MAX + 1];
+        json_t *err = NULL;
+
+        if (opt_string(params, "ifname", &ifname, &err) < 0 ||
+            opt_string(params, "network", &net, &err) < 0 ||
+            opt_string(params, "mac", &mac, &err) < 0)
+                return err;
+        if (!ifname)
+                return invalid("ifname", "missing ifname");
+        if (manager_port_up(m, ifname, net, mac, &caller, out, &e) < 0)
+                return error_reply(&e, net ? net : "default");
+        return port_reply(m, out);
+}
+
+static json_t *m_port_down(struct manager *m, const struct server_peer *peer, json_t *params)
+{
+        struct mgr_error e = { 0 };
+        const char *ifname = NULL;
+        json_t *err = NULL, *p;
+
+        if (opt_string(params, "ifname", &ifname, &err) < 0)
+                return err;
+        if (!ifname)
+                return invalid("ifname", "missing ifname");
+        /* Unprivileged callers may only let go of what they brought up themselves. */
+        p = manager_port_json(m, ifname);
+        if (p && !peer->privileged &&
+            json_integer_value(json_object_get(p, "owner")) != (json_int_t)peer->uid) {
+                json_decref(p);
+                return varlink_error_new("io.vnet.PermissionDenied",
+                                         json_pack("{s:s}", "message",
+                                                   "permission denied: not your port"));
+        }
+        json_decref(p);
+        if (manager_port_down(m, ifname, &e) < 0)
+                return error_reply(&e, "");
+        return varlink_reply_new(NULL);
+}
+
+static json_t *m_open_tap(struct manager *m, const struct server_peer *peer, json_t *params)
+{
+        struct mgr_caller caller = caller_of(peer);
+        struct mgr_error e = { 0 };
+        const char *bridge = NULL;
+        char ifname[VNET_IFNAME_MAX + 1];
+        json_t *err = NULL, *reply;
+        int fd = -1;
+
+        if (opt_string(params, "bridge", &bridge, &err) < 0)
+                return err;
+        if (!bridge)
+                return invalid("bridge", "missing bridge");
+        if (manager_open_tap(m, bridge, json_is_true(json_object_get(params, "vnet_hdr")),
+                             &caller, &fd, ifname, &e) < 0)
+                return error_reply(&e, bridge);
+        reply = port_reply(m, ifname);
+        server_reply_fd(peer, fd);
+        return reply;
+}
+
+/* Methods that do not look at the caller. */
+#define PLAIN(fn)                                                                              \
+        static json_t *fn##_p(struct manager *m, const struct server_peer *peer, json_t *p)   \
+        {                                                                                      \
+                (void)peer;                                                                    \
+                return fn(m, p);                                                               \
+        }
+PLAIN(m_get_info)
+PLAIN(m_get_description)
+PLAIN(m_create)
+PLAIN(m_start)
+PLAIN(m_stop)
+PLAIN(m_destroy)
+PLAIN(m_set_mode)
+PLAIN(m_list)
+PLAIN(m_get)
+
 static const struct method {
         const char *name;
-        json_t *(*fn)(struct manager *m, json_t *params);
-        bool changes_state;
+        json_t *(*fn)(struct manager *m, const struct server_peer *peer, json_t *params);
+        bool changes_state; /* needs root or the admin group */
 } methods[] = {
-        { "org.varlink.service.GetInfo", m_get_info, false },
-        { "org.varlink.service.GetInterfaceDescription", m_get_description, false },
-        { "io.vnet.CreateNetwork", m_create, true },
-        { "io.vnet.StartNetwork", m_start, true },
-        { "io.vnet.StopNetwork", m_stop, true },
-        { "io.vnet.DestroyNetwork", m_destroy, true },
-        { "io.vnet.SetMode", m_set_mode, true },
-        { "io.vnet.ListNetworks", m_list, false },
-        { "io.vnet.GetNetwork", m_get, false },
+        { "org.varlink.service.GetInfo", m_get_info_p, false },
+        { "org.varlink.service.GetInterfaceDescription", m_get_description_p, false },
+        { "io.vnet.CreateNetwork", m_create_p, true },
+        { "io.vnet.StartNetwork", m_start_p, true },
+        { "io.vnet.StopNetwork", m_stop_p, true },
+        { "io.vnet.DestroyNetwork", m_destroy_p, true },
+        { "io.vnet.SetMode", m_set_mode_p, true },
+        { "io.vnet.ListNetworks", m_list_p, false },
+        { "io.vnet.GetNetwork", m_get_p, false },
+        { "io.vnet.AttachPort", m_attach, true },
+        { "io.vnet.DetachPort", m_detach, true },
+        { "io.vnet.ListPorts", m_ports, false },
+        /* These check the caller against the network's allow lists themselves. */
+        { "io.vnet.PortUp", m_port_up, false },
+        { "io.vnet.PortDown", m_port_down, false },
+        { "io.vnet.OpenTap", m_open_tap, false },
 };
 
 json_t *methods_handle(void *userdata, const struct server_peer *peer, const char *method,
@@ -204,7 +411,7 @@ json_t *methods_handle(void *userdata, const struct server_peer *peer, const cha
                                           "membership of vnetd's group"));
                 if (!json_is_object(parameters))
                         parameters = empty = json_object();
-                reply = methods[i].fn(userdata, parameters);
+                reply = methods[i].fn(userdata, peer, parameters);
                 json_decref(empty);
                 return reply;
         }

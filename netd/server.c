@@ -2,6 +2,7 @@
 /* The control socket: accepts varlink clients, frames their messages, identifies them with
  * SO_PEERCRED, and drops the ones that misbehave without affecting anyone else. */
 #include <errno.h>
+#include <stddef.h>
 #include <grp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,6 +44,7 @@ struct conn {
         uint32_t events;
         bool eof;
         const char *why; /* reason to log when dropping; NULL drops quietly */
+        int pass_fd;     /* a descriptor the handler sends with its reply, or -1 */
 };
 
 struct server {
@@ -93,6 +95,8 @@ static void conn_drop(struct conn *c)
                            MSG_DONTWAIT | MSG_NOSIGNAL);
         if (c->why)
                 log_warning("dropping client pid %d: %s", (int)c->peer.pid, c->why);
+        if (c->pass_fd >= 0)
+                close(c->pass_fd);
         loop_del(s->loop, c->fd);
         close(c->fd);
         if (c->prev)
@@ -205,6 +209,86 @@ out:
         return r;
 }
 
+static bool peer_in_group(int fd, gid_t gid);
+
+static struct conn *conn_of(const struct server_peer *peer)
+{
+        return (struct conn *)((char *)peer - offsetof(struct conn, peer));
+}
+
+void server_reply_fd(const struct server_peer *peer, int fd)
+{
+        struct conn *c = conn_of(peer);
+
+        if (c->pass_fd >= 0)
+                close(c->pass_fd);
+        c->pass_fd = fd;
+}
+
+bool server_peer_in_group(const struct server_peer *peer, gid_t gid)
+{
+        return peer->gid == gid || peer_in_group(conn_of(peer)->fd, gid);
+}
+
+/* A reply that carries a descriptor: the descriptor must travel with the reply's first byte,
+ * so whatever is queued goes first and the reply is sent at once; a client that has not read
+ * its earlier replies by then gets no descriptor. */
+static int conn_send_with_fd(struct conn *c, json_t *reply)
+{
+        char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+        struct iovec iov;
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                             .msg_controllen = sizeof(cbuf) };
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        char *data = NULL;
+        size_t len;
+        ssize_t n;
+        int r, fd = c->pass_fd;
+
+        c->pass_fd = -1;
+        r = conn_flush(c);
+        if (r == 0 && conn_out_pending(c) > 0)
+                r = -EAGAIN;
+        if (r == 0)
+                r = varlink_encode(reply, &data, &len);
+        if (r < 0) {
+                c->why = "cannot send a descriptor: replies not read";
+                goto out;
+        }
+        iov = (struct iovec){ .iov_base = data, .iov_len = len };
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+        do
+                n = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+                r = -errno;
+                c->why = "cannot send a descriptor";
+                goto out;
+        }
+        /* The descriptor went with the first byte; the rest, if any, is ordinary output. */
+        if ((size_t)n < len) {
+                if (c->out_len + (len - n) > c->out_cap) {
+                        char *p = realloc(c->out, c->out_len + (len - n));
+                        if (!p) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        c->out = p;
+                        c->out_cap = c->out_len + (len - n);
+                }
+                memcpy(c->out + c->out_len, data + n, len - n);
+                c->out_len += len - n;
+                c->out_since = now_ms();
+        }
+out:
+        free(data);
+        close(fd);
+        return r;
+}
+
 static json_t *invalid_parameter(const char *name)
 {
         return varlink_error_new("org.varlink.service.InvalidParameter",
@@ -231,8 +315,14 @@ static int conn_handle(struct conn *c, json_t *msg)
                                           json_string_value(method), params)
                                : NULL;
         }
-        if (reply && !oneway)
+        if (reply && !oneway && c->pass_fd >= 0)
+                r = conn_send_with_fd(c, reply);
+        else if (reply && !oneway)
                 r = conn_queue(c, reply);
+        if (c->pass_fd >= 0) { /* a oneway call, or no reply: nobody to give it to */
+                close(c->pass_fd);
+                c->pass_fd = -1;
+        }
         json_decref(reply);
         json_decref(empty);
         return r;
@@ -367,6 +457,7 @@ static int conn_new(struct server *s, int fd)
                 return -ENOMEM;
         c->s = s;
         c->fd = fd;
+        c->pass_fd = -1;
         c->peer.pid = uc.pid;
         c->peer.uid = uc.uid;
         c->peer.gid = uc.gid;

@@ -32,6 +32,13 @@ struct server_config {
         unsigned max_clients;
 };
 
+/* Called by a handler: @fd (ownership passes to the server) is sent with the reply to this
+ * call as SCM_RIGHTS, then closed. */
+void server_reply_fd(const struct server_peer *peer, int fd);
+
+/* Whether the peer's primary or a supplementary group is @gid (SO_PEERGROUPS). */
+bool server_peer_in_group(const struct server_peer *peer, gid_t gid);
+
 /* Binds and listens (mode 0660, group admin_group when it exists), replacing a stale socket. */
 int server_new(struct loop *l, const struct server_config *cfg, server_handler_fn fn,
                void *userdata, struct server **ret);

@@ -1,0 +1,718 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Guest ports: reservations (ports.c) made real as TAPs on the network's bridge. The
+ * reservation is written before the kernel is touched; the kernel follows. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "manager_private.h"
+#include "network_json.h"
+#include "tap.h"
+
+static const char *port_state(struct manager *m, const struct port *pt)
+{
+        struct net *n = mgr_find(m, pt->p.network);
+
+        if (!n || n->state != NET_RUNNING || pt->ifindex <= 0)
+                return "stopped";
+        return pt->carrier ? "up" : "down";
+}
+
+static json_t *port_json(struct manager *m, const struct port *pt)
+{
+        json_t *o = vnet_port_to_json(&pt->p);
+
+        if (o)
+                json_object_set_new(o, "state", json_string(port_state(m, pt)));
+        return o;
+}
+
+json_t *manager_port_json(struct manager *m, const char *ifname)
+{
+        struct port *pt = ports_find(m->ports, ifname);
+
+        return pt ? port_json(m, pt) : NULL;
+}
+
+json_t *manager_ports_json(struct manager *m, const char *network, struct mgr_error *e)
+{
+        json_t *a;
+
+        if (!mgr_find(m, network)) {
+                mgr_fail(e, MGR_ERR_NOT_FOUND, 0, "network", "network '%s' not found", network);
+                return NULL;
+        }
+        a = json_array();
+        for (size_t i = 0; a && i < ports_count(m->ports); i++) {
+                struct port *pt = ports_at(m->ports, i);
+                if (strcmp(pt->p.network, network) == 0)
+                        json_array_append_new(a, port_json(m, pt));
+        }
+        return a;
+}
+
+/* --- kernel side --------------------------------------------------------------------------- */
+
+/* Puts the port's interface on the bridge of @n with the port's MAC, the bridge's MTU and the
+ * network's device group, sending nothing when all of that is already so. */
+static int enslave(struct manager *m, struct net *n, struct port *pt, int ifindex)
+{
+        struct vnet_link_info info;
+        struct vnet_port_link pl = { .master = n->ifindex, .mtu = n->def.mtu };
+        int r;
+
+        if (!pt->p.adopted) {
+                vnet_tap_mac(pt->p.mac, pl.mac);
+                pl.group = (uint32_t)n->ifindex;
+        }
+        r = vnet_link_get_index(m->link, ifindex, &info);
+        if (r < 0)
+                return r;
+        pt->ifindex = ifindex;
+        pt->carrier = info.carrier;
+        if (info.master == pl.master && info.mtu == pl.mtu && info.up &&
+            (pt->p.adopted || (memcmp(info.mac, pl.mac, 6) == 0 && info.group == pl.group)))
+                return 0;
+        /* An adopted TAP takes the guest-derived MAC too when the guest's MAC is known to be
+         * this port's: the bridge must never take a port MAC as its own. */
+        if (pt->p.adopted && strcmp(info.kind, "tun") == 0)
+                vnet_tap_mac(pt->p.mac, pl.mac);
+        return vnet_link_enslave(m->link, ifindex, &pl);
+}
+
+static int create_tap(struct manager *m, struct net *n, struct port *pt)
+{
+        struct vnet_tap_spec spec = {
+                .ifname = pt->p.ifname,
+                .owner = pt->p.owner >= 0 ? (uid_t)pt->p.owner : (uid_t)-1,
+                .group = pt->p.group >= 0 ? (gid_t)pt->p.group : (gid_t)-1,
+                .queues = pt->p.queues,
+        };
+        struct vnet_link_info info;
+        int r;
+
+        r = vnet_tap_create(&spec);
+        if (r < 0)
+                return r;
+        r = vnet_link_get(m->link, pt->p.ifname, &info);
+        if (r == 0)
+                r = enslave(m, n, pt, info.ifindex);
+        if (r < 0) {
+                if (info.ifindex > 0)
+                        vnet_link_delete(m->link, info.ifindex);
+                pt->ifindex = 0;
+        }
+        return r;
+}
+
+static void release(struct manager *m, struct port *pt, const char *why)
+{
+        log_info("port %s of network %s released: %s", pt->p.ifname, pt->p.network, why);
+        ports_remove(m->ports, pt);
+        (void)m;
+}
+
+void mgr_ports_converge(struct manager *m, struct net *n, bool fresh)
+{
+        for (size_t i = 0; i < ports_count(m->ports);) {
+                struct port *pt = ports_at(m->ports, i);
+                struct vnet_link_info info;
+                int r;
+
+                if (strcmp(pt->p.network, n->def.name) != 0) {
+                        i++;
+                        continue;
+                }
+                r = vnet_link_get(m->link, pt->p.ifname, &info);
+                if (r == -ENODEV && fresh && !pt->p.adopted) {
+                        r = create_tap(m, n, pt);
+                        if (r < 0)
+                                log_error("port %s: cannot create its TAP: %s", pt->p.ifname,
+                                          strerror(-r));
+                        i++;
+                        continue;
+                }
+                if (r == -ENODEV) {
+                        release(m, pt, "its interface has gone");
+                        continue;
+                }
+                r = r < 0 ? r : enslave(m, n, pt, info.ifindex);
+                if (r < 0)
+                        log_error("port %s: cannot put it on %s: %s", pt->p.ifname,
+                                  n->def.bridge, strerror(-r));
+                i++;
+        }
+}
+
+void mgr_ports_down(struct manager *m, struct net *n)
+{
+        bool any = false;
+        int r;
+
+        for (size_t i = 0; i < ports_count(m->ports); i++) {
+                struct port *pt = ports_at(m->ports, i);
+                if (strcmp(pt->p.network, n->def.name) != 0)
+                        continue;
+                /* Forget the index first: the deletions below come back as link events. */
+                pt->ifindex = 0;
+                pt->carrier = false;
+                any = any || !pt->p.adopted;
+        }
+        if (!any || n->ifindex <= 0)
+                return;
+        /* All TAPs of the network in one unregister batch; adopted interfaces leave the bridge
+         * when it goes. */
+        r = vnet_link_delete_group(m->link, (uint32_t)n->ifindex);
+        if (r < 0 && r != -ENODEV)
+                log_warning("network %s: cannot delete its TAPs: %s", n->def.name, strerror(-r));
+}
+
+static void delete_port_link(struct manager *m, struct port *pt, int ifindex)
+{
+        int r;
+
+        if (ifindex <= 0)
+                return;
+        r = pt->p.adopted ? vnet_link_release(m->link, ifindex) : vnet_link_delete(m->link, ifindex);
+        if (r < 0 && r != -ENODEV)
+                log_warning("port %s: %s", pt->p.ifname, strerror(-r));
+}
+
+void mgr_ports_forget(struct manager *m, struct net *n)
+{
+        for (size_t i = 0; i < ports_count(m->ports);) {
+                struct port *pt = ports_at(m->ports, i);
+                if (strcmp(pt->p.network, n->def.name) != 0) {
+                        i++;
+                        continue;
+                }
+                ports_remove(m->ports, pt);
+        }
+}
+
+void mgr_ports_reap_orphans(struct manager *m)
+{
+        for (size_t i = 0; i < ports_count(m->ports);) {
+                struct port *pt = ports_at(m->ports, i);
+                struct vnet_link_info info;
+
+                if (mgr_find(m, pt->p.network)) {
+                        i++;
+                        continue;
+                }
+                if (!pt->p.adopted && vnet_link_get(m->link, pt->p.ifname, &info) == 0 &&
+                    strcmp(info.kind, "tun") == 0)
+                        delete_port_link(m, pt, info.ifindex);
+                release(m, pt, "its network is no longer defined");
+        }
+}
+
+/* --- requests ------------------------------------------------------------------------------ */
+
+static int resolve_id(const char *s, bool user, long *id, const char *field, struct mgr_error *e)
+{
+        char buf[4096];
+        int r;
+
+        r = vnet_parse_principal(s, field, &e->err);
+        if (r < 0) {
+                e->kind = MGR_ERR_INVALID;
+                return r;
+        }
+        if (s[0] >= '0' && s[0] <= '9') {
+                *id = strtol(s, NULL, 10);
+                return 0;
+        }
+        if (user) {
+                struct passwd pw, *res = NULL;
+                r = getpwnam_r(s, &pw, buf, sizeof(buf), &res);
+                if (res) {
+                        *id = (long)pw.pw_uid;
+                        return 0;
+                }
+        } else {
+                struct group gr, *res = NULL;
+                r = getgrnam_r(s, &gr, buf, sizeof(buf), &res);
+                if (res) {
+                        *id = (long)gr.gr_gid;
+                        return 0;
+                }
+        }
+        return mgr_fail(e, MGR_ERR_INVALID, 0, field, "invalid %s '%s': no such %s", field, s,
+                        user ? "user" : "group");
+}
+
+static struct net *running_net(struct manager *m, const char *name, struct mgr_error *e)
+{
+        struct net *n = mgr_find(m, name);
+
+        if (!n) {
+                mgr_fail(e, MGR_ERR_NOT_FOUND, 0, "network", "network '%s' not found", name);
+                return NULL;
+        }
+        if (n->state != NET_RUNNING) {
+                mgr_fail(e, MGR_ERR_NOT_RUNNING, 0, "network", "network '%s' is not running",
+                         name);
+                return NULL;
+        }
+        return n;
+}
+
+static int allocate_ifname(struct manager *m, char out[VNET_IFNAME_MAX + 1], struct mgr_error *e)
+{
+        struct vnet_link_info info;
+
+        for (unsigned i = 0; i < 100000; i++) {
+                snprintf(out, VNET_IFNAME_MAX + 1, "vnet%u", i);
+                if (ports_find(m->ports, out))
+                        continue;
+                int r = vnet_link_get(m->link, out, &info);
+                if (r == -ENODEV)
+                        return 0;
+                if (r < 0)
+                        return mgr_fail(e, MGR_ERR_SYSTEM, -r, "ifname", "cannot look up %s: %s",
+                                        out, strerror(-r));
+        }
+        return mgr_fail(e, MGR_ERR_SYSTEM, ENOSPC, "ifname", "no free vnetN name");
+}
+
+/* An existing interface may become a port only if it is no one else's: not a bridge, not on
+ * another bridge, and not the host's own uplink (it carries addresses or routes). */
+static int check_adoptable(struct manager *m, struct net *n, const struct vnet_link_info *info,
+                           struct mgr_error *e)
+{
+        char what[160];
+        int r;
+
+        if (info->ifindex == 1 || strcmp(info->kind, "bridge") == 0)
+                return mgr_fail(e, MGR_ERR_INVALID, 0, "ifname",
+                                "invalid ifname '%s': a %s cannot be a port", info->name,
+                                info->ifindex == 1 ? "loopback" : "bridge");
+        if (info->master > 0 && info->master != n->ifindex) {
+                struct vnet_link_info br;
+                const char *brname =
+                        vnet_link_get_index(m->link, info->master, &br) == 0 ? br.name : "?";
+                return mgr_fail(e, MGR_ERR_INVALID, 0, "ifname",
+                                "invalid ifname '%s': already a port of bridge %s", info->name,
+                                brname);
+        }
+        r = vnet_link_in_use(m->link, info->ifindex, what, sizeof(what));
+        if (r < 0)
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "ifname", "cannot inspect %s: %s",
+                                info->name, strerror(-r));
+        if (r > 0)
+                return mgr_fail(e, MGR_ERR_INVALID, 0, "ifname",
+                                "invalid ifname '%s': it carries %s; an uplink cannot be a port",
+                                info->name, what);
+        return 0;
+}
+
+static int pick_mac(struct manager *m, const char *network, const char *ifname, const char *mac,
+                    uint8_t out[6], struct mgr_error *e)
+{
+        int r;
+
+        if (!mac) {
+                ports_mac_for(m->ports, network, ifname, out);
+                return 0;
+        }
+        r = vnet_parse_mac(mac, out, "mac", &e->err);
+        if (r < 0) {
+                e->kind = MGR_ERR_INVALID;
+                return r;
+        }
+        for (size_t i = 0; i < ports_count(m->ports); i++) {
+                struct port *o = ports_at(m->ports, i);
+                if (memcmp(o->p.mac, out, 6) == 0)
+                        return mgr_fail(e, MGR_ERR_INVALID, 0, "mac",
+                                        "invalid mac %s: already the MAC of port %s", mac,
+                                        o->p.ifname);
+        }
+        return 0;
+}
+
+/* Adopts the existing interface @info as a port of @n. */
+static int adopt_port(struct manager *m, struct net *n, const struct vnet_link_info *info,
+                      const uint8_t mac[6], long owner, long group, struct mgr_error *e)
+{
+        struct vnet_port p = { .owner = owner, .group = group, .queues = 1, .adopted = true };
+        struct port *pt;
+        int r;
+
+        r = check_adoptable(m, n, info, e);
+        if (r < 0)
+                return r;
+        snprintf(p.network, sizeof(p.network), "%s", n->def.name);
+        snprintf(p.ifname, sizeof(p.ifname), "%s", info->name);
+        memcpy(p.mac, mac, 6);
+        r = ports_add(m->ports, &p, &pt);
+        if (r < 0)
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot record the port: %s",
+                                strerror(-r));
+        r = enslave(m, n, pt, info->ifindex);
+        if (r < 0) {
+                ports_remove(m->ports, pt);
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "ifname", "cannot put %s on %s: %s",
+                                info->name, n->def.bridge, strerror(-r));
+        }
+        log_info("port %s adopted on network %s", info->name, n->def.name);
+        return 0;
+}
+
+int manager_port_attach(struct manager *m, const struct mgr_port_request *req,
+                        const struct mgr_caller *caller, char *ifname_out, struct mgr_error *e)
+{
+        struct vnet_port p = { .owner = -1, .group = -1, .queues = req->queues ? req->queues : 1 };
+        struct vnet_link_info info;
+        struct port *pt, *other;
+        struct net *n;
+        int r;
+
+        /* Names first, before any policy decision or lookup. */
+        if (req->ifname) {
+                r = vnet_parse_ifname(req->ifname, "ifname", &e->err);
+                if (r < 0) {
+                        e->kind = MGR_ERR_INVALID;
+                        return r;
+                }
+        }
+        if (p.queues > VNET_QUEUES_MAX)
+                return mgr_fail(e, MGR_ERR_INVALID, 0, "queues",
+                                "invalid queues %u: must be in 1..%d", p.queues, VNET_QUEUES_MAX);
+        if (req->owner && (r = resolve_id(req->owner, true, &p.owner, "owner", e)) < 0)
+                return r;
+        if (req->group && (r = resolve_id(req->group, false, &p.group, "group", e)) < 0)
+                return r;
+        if (!req->owner && !req->group)
+                p.owner = (long)caller->uid;
+        n = running_net(m, req->network, e);
+        if (!n)
+                return -ENOENT;
+        if (req->ifname && (other = ports_find(m->ports, req->ifname)))
+                return mgr_fail(e, MGR_ERR_INVALID, 0, "ifname",
+                                "invalid ifname '%s': already a port of network '%s'",
+                                req->ifname, other->p.network);
+        if (req->ifname) {
+                r = vnet_link_get(m->link, req->ifname, &info);
+                if (r == 0) {
+                        if (p.queues > 1)
+                                return mgr_fail(e, MGR_ERR_INVALID, 0, "queues",
+                                                "invalid queues: an adopted interface keeps its "
+                                                "own queues");
+                        r = pick_mac(m, n->def.name, req->ifname, req->mac, p.mac, e);
+                        if (r == 0)
+                                r = adopt_port(m, n, &info, p.mac, p.owner, p.group, e);
+                        if (r == 0)
+                                snprintf(ifname_out, VNET_IFNAME_MAX + 1, "%s", req->ifname);
+                        return r;
+                }
+                if (r != -ENODEV)
+                        return mgr_fail(e, MGR_ERR_SYSTEM, -r, "ifname", "cannot look up %s: %s",
+                                        req->ifname, strerror(-r));
+                snprintf(p.ifname, sizeof(p.ifname), "%s", req->ifname);
+        } else {
+                r = allocate_ifname(m, p.ifname, e);
+                if (r < 0)
+                        return r;
+        }
+        r = pick_mac(m, n->def.name, p.ifname, req->mac, p.mac, e);
+        if (r < 0)
+                return r;
+        snprintf(p.network, sizeof(p.network), "%s", n->def.name);
+
+        r = ports_add(m->ports, &p, &pt);
+        if (r < 0)
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot record the port: %s",
+                                strerror(-r));
+        r = create_tap(m, n, pt);
+        if (r < 0) {
+                ports_remove(m->ports, pt);
+                if (r == -EEXIST)
+                        return mgr_fail(e, MGR_ERR_INVALID, 0, "ifname",
+                                        "invalid ifname '%s': the name is taken", p.ifname);
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot create TAP %s: %s", p.ifname,
+                                strerror(-r));
+        }
+        snprintf(ifname_out, VNET_IFNAME_MAX + 1, "%s", p.ifname);
+        log_info("port %s attached to network %s", p.ifname, n->def.name);
+        return 0;
+}
+
+int manager_port_detach(struct manager *m, const char *network, const char *ifname,
+                        struct mgr_error *e)
+{
+        struct port *pt;
+        int ifindex, r;
+
+        r = vnet_parse_ifname(ifname, "ifname", &e->err);
+        if (r < 0) {
+                e->kind = MGR_ERR_INVALID;
+                return r;
+        }
+        if (!mgr_find(m, network))
+                return mgr_fail(e, MGR_ERR_NOT_FOUND, 0, "network", "network '%s' not found",
+                                network);
+        pt = ports_find(m->ports, ifname);
+        if (!pt || strcmp(pt->p.network, network) != 0)
+                return mgr_fail(e, MGR_ERR_PORT_NOT_FOUND, 0, "ifname",
+                                "%s is not a port of network '%s'", ifname, network);
+        ifindex = pt->ifindex;
+        pt->ifindex = 0; /* its deletion comes back as an event; it is no news */
+        if (ifindex <= 0 && !pt->p.adopted) {
+                struct vnet_link_info info;
+                if (vnet_link_get(m->link, ifname, &info) == 0 && strcmp(info.kind, "tun") == 0)
+                        ifindex = info.ifindex;
+        }
+        delete_port_link(m, pt, ifindex);
+        r = ports_remove(m->ports, pt);
+        if (r < 0)
+                log_warning("port %s: cannot remove its reservation file: %s", ifname,
+                            strerror(-r));
+        log_info("port %s detached from network %s", ifname, network);
+        return 0;
+}
+
+int manager_port_up(struct manager *m, const char *ifname, const char *network,
+                    const char *mac, const struct mgr_caller *caller, char *ifname_out,
+                    struct mgr_error *e)
+{
+        struct vnet_link_info info;
+        struct port *pt;
+        struct net *n;
+        uint8_t gmac[6];
+        int r;
+
+        r = vnet_parse_ifname(ifname, "ifname", &e->err);
+        if (r < 0) {
+                e->kind = MGR_ERR_INVALID;
+                return r;
+        }
+        snprintf(ifname_out, VNET_IFNAME_MAX + 1, "%s", ifname);
+        pt = ports_find(m->ports, ifname);
+        if (pt) { /* the reservation decides; make sure it is on its bridge */
+                n = running_net(m, pt->p.network, e);
+                if (!n)
+                        return -ENOENT;
+                r = vnet_link_get(m->link, ifname, &info);
+                if (r == -ENODEV && !pt->p.adopted)
+                        r = create_tap(m, n, pt);
+                else if (r == 0)
+                        r = enslave(m, n, pt, info.ifindex);
+                if (r < 0)
+                        return mgr_fail(e, MGR_ERR_SYSTEM, -r, "ifname",
+                                        "cannot put %s on %s: %s", ifname, n->def.bridge,
+                                        strerror(-r));
+                return 0;
+        }
+        n = running_net(m, network ? network : "default", e);
+        if (!n)
+                return -ENOENT;
+        if (!caller->privileged && !mgr_caller_allowed(m, n, caller))
+                return mgr_fail(e, MGR_ERR_PERMISSION, 0, "network",
+                                "permission denied: not allowed on network '%s'", n->def.name);
+        r = vnet_link_get(m->link, ifname, &info);
+        if (r == -ENODEV)
+                return mgr_fail(e, MGR_ERR_INVALID, 0, "ifname",
+                                "invalid ifname '%s': no such interface and no reservation",
+                                ifname);
+        if (r < 0)
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "ifname", "cannot look up %s: %s", ifname,
+                                strerror(-r));
+        r = pick_mac(m, n->def.name, ifname, mac, gmac, e);
+        if (r < 0)
+                return r;
+        return adopt_port(m, n, &info, gmac, (long)caller->uid, -1, e);
+}
+
+int manager_port_down(struct manager *m, const char *ifname, struct mgr_error *e)
+{
+        struct port *pt;
+        int r;
+
+        r = vnet_parse_ifname(ifname, "ifname", &e->err);
+        if (r < 0) {
+                e->kind = MGR_ERR_INVALID;
+                return r;
+        }
+        pt = ports_find(m->ports, ifname);
+        /* A reservation outlives the VMM; only what PortUp adopted goes with it. */
+        if (!pt || !pt->p.adopted)
+                return 0;
+        return manager_port_detach(m, pt->p.network, ifname, e);
+}
+
+static bool principal_matches(const char *s, bool user, const struct mgr_caller *c)
+{
+        struct mgr_error e = { 0 };
+        long id;
+
+        if (resolve_id(s, user, &id, user ? "allow_users" : "allow_groups", &e) < 0)
+                return false;
+        if (user)
+                return (uid_t)id == c->uid;
+        return (gid_t)id == c->gid || (c->in_group && c->in_group(c->ctx, (gid_t)id));
+}
+
+bool mgr_caller_allowed(struct manager *m, const struct net *n, const struct mgr_caller *c)
+{
+        (void)m;
+        if (c->uid == 0)
+                return true;
+        for (unsigned i = 0; i < n->def.allow_users.n; i++)
+                if (principal_matches(n->def.allow_users.v[i], true, c))
+                        return true;
+        for (unsigned i = 0; i < n->def.allow_groups.n; i++)
+                if (principal_matches(n->def.allow_groups.v[i], false, c))
+                        return true;
+        return false;
+}
+
+int manager_open_tap(struct manager *m, const char *bridge, bool vnet_hdr,
+                     const struct mgr_caller *caller, int *fd, char *ifname_out,
+                     struct mgr_error *e)
+{
+        struct vnet_link_info info;
+        struct port *pt = NULL;
+        struct net *n;
+        int r;
+
+        /* Checked before any policy decision: an overlong name is an error of its own. */
+        r = vnet_parse_ifname(bridge, "bridge", &e->err);
+        if (r < 0) {
+                e->kind = MGR_ERR_INVALID;
+                return r;
+        }
+        n = mgr_find_by_bridge(m, bridge);
+        if (!n)
+                n = mgr_find(m, bridge);
+        if (!n)
+                return mgr_fail(e, MGR_ERR_NOT_FOUND, 0, "bridge",
+                                "no network named or bridged by '%s'", bridge);
+        if (!mgr_caller_allowed(m, n, caller))
+                return mgr_fail(e, MGR_ERR_PERMISSION, 0, "bridge",
+                                "permission denied: uid %u is not allowed on network '%s'",
+                                (unsigned)caller->uid, n->def.name);
+        if (n->state != NET_RUNNING)
+                return mgr_fail(e, MGR_ERR_NOT_RUNNING, 0, "bridge",
+                                "network '%s' is not running", n->def.name);
+
+        /* A reservation the caller made ahead (vnetctl attach --owner) carries the MAC the
+         * guest is meant to have; use the first that no VMM holds. */
+        for (size_t i = 0; i < ports_count(m->ports); i++) {
+                struct port *c = ports_at(m->ports, i);
+                if (strcmp(c->p.network, n->def.name) == 0 && !c->p.adopted &&
+                    c->p.owner == (long)caller->uid && c->ifindex > 0 && !c->carrier) {
+                        pt = c;
+                        break;
+                }
+        }
+        if (pt) {
+                r = vnet_tap_open_by_name(pt->p.ifname, pt->p.queues > 1, vnet_hdr, fd);
+                if (r < 0)
+                        return mgr_fail(e, MGR_ERR_SYSTEM, -r, "bridge", "cannot open %s: %s",
+                                        pt->p.ifname, strerror(-r));
+                snprintf(ifname_out, VNET_IFNAME_MAX + 1, "%s", pt->p.ifname);
+                return 0;
+        }
+
+        /* Otherwise a TAP of the caller's that lives as long as the VMM holds it: not
+         * persistent, so it goes when QEMU exits, and the link event releases the port. */
+        struct vnet_port p = { .owner = (long)caller->uid, .group = -1, .queues = 1,
+                               .adopted = true };
+        r = allocate_ifname(m, p.ifname, e);
+        if (r < 0)
+                return r;
+        snprintf(p.network, sizeof(p.network), "%s", n->def.name);
+        ports_mac_for(m->ports, p.network, p.ifname, p.mac);
+        struct vnet_tap_spec spec = { .ifname = p.ifname, .owner = caller->uid,
+                                      .group = (gid_t)-1, .queues = 1, .vnet_hdr = vnet_hdr };
+        r = ports_add(m->ports, &p, &pt);
+        if (r < 0)
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot record the port: %s",
+                                strerror(-r));
+        r = vnet_tap_open_transient(&spec, fd);
+        if (r == 0) {
+                r = vnet_link_get(m->link, p.ifname, &info);
+                if (r == 0)
+                        r = enslave(m, n, pt, info.ifindex);
+                if (r < 0) {
+                        close(*fd);
+                        *fd = -1;
+                }
+        }
+        if (r < 0) {
+                ports_remove(m->ports, pt);
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot create a TAP: %s",
+                                strerror(-r));
+        }
+        snprintf(ifname_out, VNET_IFNAME_MAX + 1, "%s", p.ifname);
+        log_info("port %s opened for uid %u on network %s", p.ifname, (unsigned)caller->uid,
+                 n->def.name);
+        return 0;
+}
+
+void manager_link_event(struct manager *m, int ifindex, const char *ifname, bool deleted,
+                        int master, bool carrier)
+{
+        struct port *pt = ports_find_index(m->ports, ifindex);
+        struct net *n;
+        int r;
+
+        if (!pt)
+                return;
+        if (deleted) {
+                release(m, pt, "its interface has gone");
+                return;
+        }
+        if (pt->carrier != carrier)
+                log_info("port %s: %s", pt->p.ifname, carrier ? "up" : "down");
+        pt->carrier = carrier;
+        n = mgr_find(m, pt->p.network);
+        if (!n || n->state != NET_RUNNING || master == n->ifindex)
+                return;
+        /* Events describe the past: our own enslaving of a fresh TAP shows up after it as
+         * "no master". Only the link as it is now counts. */
+        struct vnet_link_info info;
+        if (vnet_link_get_index(m->link, ifindex, &info) < 0) {
+                release(m, pt, "its interface has gone");
+                return;
+        }
+        pt->carrier = info.carrier;
+        if (strcmp(info.name, pt->p.ifname) != 0) {
+                release(m, pt, "its interface was renamed");
+                return;
+        }
+        if (info.master == n->ifindex)
+                return;
+        (void)ifname;
+        log_warning("port %s was taken off bridge %s; putting it back", pt->p.ifname,
+                    n->def.bridge);
+        r = enslave(m, n, pt, ifindex);
+        if (r < 0)
+                log_error("port %s: cannot put it back on %s: %s", pt->p.ifname, n->def.bridge,
+                          strerror(-r));
+}
+
+void manager_link_resync(struct manager *m)
+{
+        for (size_t i = 0; i < ports_count(m->ports);) {
+                struct port *pt = ports_at(m->ports, i);
+                struct vnet_link_info info;
+                size_t before = ports_count(m->ports);
+
+                if (pt->ifindex > 0) {
+                        if (vnet_link_get_index(m->link, pt->ifindex, &info) == 0)
+                                manager_link_event(m, pt->ifindex, info.name, false, info.master,
+                                                   info.carrier);
+                        else
+                                manager_link_event(m, pt->ifindex, NULL, true, 0, false);
+                }
+                if (ports_count(m->ports) == before)
+                        i++;
+        }
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What the manager's files share: manager.c (networks) and manager_ports.c (guest ports). */
+#pragma once
+
+#include "link.h"
+#include "manager.h"
+#include "nft.h"
+#include "ports.h"
+
+/* One network: its definition and what vnetd knows of it in the kernel. */
+struct net {
+        struct vnet_network def;
+        enum net_state state;
+        char error[256];
+        int ifindex; /* the bridge vnetd made or adopted, when running; also the device
+                      * group of the TAPs vnetd made for it */
+        bool fresh;  /* its bridge was created (not adopted) by this vnetd */
+};
+
+struct manager {
+        char *config_dir, *state_dir, *run_dir;
+        char *defs_dir;      /* CONFIG_DIR/networks */
+        char *transient_dir; /* RUN_DIR/transient */
+        char *records_dir;   /* RUN_DIR/networks: one record per running network */
+        struct vnet_link *link;
+        struct vnet_nft *nft;
+        struct net **nets;
+        size_t n_nets;
+        struct ports *ports;
+};
+
+
+int mgr_fail(struct mgr_error *e, enum mgr_error_kind kind, int errnum, const char *field,
+             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+struct net *mgr_find(struct manager *m, const char *name);
+struct net *mgr_find_by_bridge(struct manager *m, const char *bridge);
+
+/* Root, or a user or group in the network's allow lists. */
+bool mgr_caller_allowed(struct manager *m, const struct net *n, const struct mgr_caller *c);
+
+/* Ports of network @n after it came up: re-creates the TAPs of its reservations when @fresh
+ * (the bridge is new), else adopts what runs; releases ports whose interface has gone. */
+void mgr_ports_converge(struct manager *m, struct net *n, bool fresh);
+/* Before the bridge of @n goes: deletes its TAPs in one kernel batch; reservations stay. */
+void mgr_ports_down(struct manager *m, struct net *n);
+/* The network is destroyed: its reservations go too. */
+void mgr_ports_forget(struct manager *m, struct net *n);
+/* At start-up: reservations of networks that are no longer defined go, with their TAPs. */
+void mgr_ports_reap_orphans(struct manager *m);

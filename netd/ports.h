@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The port registry: every guest port reservation on the host, one file each in
+ * STATE_DIR/ports (written before the kernel is touched), and the guest MACs they hold. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+struct port {
+        struct vnet_port p;
+        int ifindex;  /* its interface while attached, else 0 */
+        bool carrier; /* a VMM holds the TAP */
+};
+
+struct ports;
+
+int ports_new(const char *state_dir, struct ports **ret);
+void ports_free(struct ports *ps);
+
+/* Reads every reservation file; invalid ones are logged and skipped. */
+int ports_load(struct ports *ps);
+
+size_t ports_count(const struct ports *ps);
+struct port *ports_at(struct ports *ps, size_t i);
+struct port *ports_find(struct ports *ps, const char *ifname);
+struct port *ports_find_index(struct ports *ps, int ifindex);
+
+/* Whether a port other than @except holds @mac. */
+bool ports_mac_used(struct ports *ps, const uint8_t mac[6], const struct port *except);
+
+/* The guest MAC for NETWORK/IFNAME: derived from a per-host secret and the names, so the same
+ * reservation gets the same MAC back after a detach, without a file that only grows; the
+ * next candidate is taken while another port holds one. */
+void ports_mac_for(struct ports *ps, const char *network, const char *ifname, uint8_t mac[6]);
+
+/* Records a new reservation (file first) and returns it. */
+int ports_add(struct ports *ps, const struct vnet_port *p, struct port **ret);
+/* Rewrites the reservation's file after a change of @pt->p. */
+int ports_save(struct ports *ps, struct port *pt);
+/* Forgets the reservation and removes its file; @pt is freed. */
+int ports_remove(struct ports *ps, struct port *pt);
