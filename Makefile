@@ -108,6 +108,11 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/vnet/networks
 	install -m 0755 $(B)/vnetd $(DESTDIR)$(SBINDIR)/vnetd
 	install -m 0755 $(B)/vnetctl $(DESTDIR)$(BINDIR)/vnetctl
+	# The VMM hooks are vnetctl under other names (it looks at argv[0]).
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	ln -sf $(BINDIR)/vnetctl $(DESTDIR)$(LIBEXECDIR)/vnet-ifup
+	ln -sf $(BINDIR)/vnetctl $(DESTDIR)$(LIBEXECDIR)/vnet-ifdown
+	ln -sf $(BINDIR)/vnetctl $(DESTDIR)$(LIBEXECDIR)/vnet-bridge-helper
 	test -e $(DESTDIR)$(SYSCONFDIR)/vnet/vnetd.conf || \
 		install -m 0644 config/vnetd.conf $(DESTDIR)$(SYSCONFDIR)/vnet/vnetd.conf
 	test -e $(DESTDIR)$(SYSCONFDIR)/vnet/networks/default.conf || \

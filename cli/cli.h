@@ -60,7 +60,7 @@ int cli_print(struct cli *cli, const json_t *reply, const char *key, cli_text_fn
  * -EINVAL, which means a usage error). @params is stolen. */
 int cli_call(struct cli *cli, const char *method, json_t *params, json_t **reply);
 
-/* The verbs, one file per group: cmd_create.c, cmd_network.c. */
+/* The verbs, one file per group: cmd_create.c, cmd_network.c, cmd_port.c. */
 int cmd_create(struct cli *cli, int argc, char **argv);
 int cmd_start(struct cli *cli, int argc, char **argv);
 int cmd_stop(struct cli *cli, int argc, char **argv);
@@ -68,3 +68,6 @@ int cmd_destroy(struct cli *cli, int argc, char **argv);
 int cmd_list(struct cli *cli, int argc, char **argv);
 int cmd_show(struct cli *cli, int argc, char **argv);
 int cmd_mode(struct cli *cli, int argc, char **argv);
+int cmd_attach(struct cli *cli, int argc, char **argv);
+int cmd_detach(struct cli *cli, int argc, char **argv);
+int cmd_ports(struct cli *cli, int argc, char **argv);

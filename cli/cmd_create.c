@@ -16,11 +16,13 @@ enum create_kind {
         CREATE_INT,    /* must be a number to be sent as one */
         CREATE_BOOL,   /* on|off, through the model's one table of booleans */
         CREATE_FLAG,   /* no value: true */
+        CREATE_LIST,   /* repeatable: each value is appended to an array */
 };
 
 static const struct create_field {
-        const char *option; /* also the field's name in io.vnet.Network */
+        const char *option;
         enum create_kind kind;
+        const char *field; /* its name in io.vnet.Network; NULL: the option's */
 } create_fields[] = {
         { "bridge", CREATE_STRING },
         { "mode", CREATE_STRING },
@@ -30,6 +32,9 @@ static const struct create_field {
         { "stp", CREATE_BOOL },
         { "autostart", CREATE_FLAG },
         { "transient", CREATE_FLAG },
+        /* Names or ids, resolved by vnetd: it decides who the bridge helper serves. */
+        { "allow-user", CREATE_LIST, "allow_users" },
+        { "allow-group", CREATE_LIST, "allow_groups" },
 };
 
 #define CREATE_NFIELDS (sizeof(create_fields) / sizeof(create_fields[0]))
@@ -47,6 +52,7 @@ static int create_value(struct cli *cli, const struct create_field *fd, const ch
         *ret = NULL;
         switch (fd->kind) {
         case CREATE_STRING:
+        case CREATE_LIST:
                 *ret = json_string(arg);
                 break;
         case CREATE_INT:
@@ -78,6 +84,31 @@ static int create_oom(void)
 {
         fprintf(stderr, "vnetctl: %s\n", strerror(ENOMEM));
         return -ENOMEM;
+}
+
+/* Stores @v (stolen) as @fd's member of @network. */
+static int create_set(json_t *network, const struct create_field *fd, json_t *v)
+{
+        const char *field = fd->field ? fd->field : fd->option;
+        json_t *list;
+
+        if (fd->kind != CREATE_LIST) {
+                /* A repeated option: the last one wins, as with most tools. */
+                if (json_object_set_new(network, field, v) < 0)
+                        return create_oom();
+                return 0;
+        }
+        list = json_object_get(network, field);
+        if (!list) {
+                list = json_array();
+                if (!list || json_object_set_new(network, field, list) < 0) {
+                        json_decref(v);
+                        return create_oom();
+                }
+        }
+        if (json_array_append_new(list, v) < 0)
+                return create_oom();
+        return 0;
 }
 
 static void create_options(struct option *options)
@@ -113,8 +144,9 @@ int cmd_create(struct cli *cli, int argc, char **argv)
                         r = create_value(cli, fd, optarg, &v);
                         if (r < 0)
                                 goto out;
-                        /* A repeated option: the last one wins, as with most tools. */
-                        json_object_set_new(network, fd->option, v);
+                        r = create_set(network, fd, v);
+                        if (r < 0)
+                                goto out;
                 } else if (c == 'j') {
                         cli->json = true;
                 } else if (c == 'h') {

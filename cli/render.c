@@ -145,12 +145,40 @@ int render_network_table(FILE *f, const json_t *networks)
         return r;
 }
 
+/* The strings of @key's array joined with ", " into a malloc'ed string; NULL when the array is
+ * missing or empty (the line is then left out), and *r = -ENOMEM when memory ran out. */
+static char *field_list(const json_t *o, const char *key, int *r)
+{
+        const json_t *a = json_object_get(o, key), *v;
+        char *buf = NULL;
+        size_t len = 0, i;
+        FILE *m;
+
+        if (json_array_size(a) == 0)
+                return NULL;
+        m = open_memstream(&buf, &len);
+        if (!m) {
+                *r = -ENOMEM;
+                return NULL;
+        }
+        json_array_foreach(a, i, v)
+                fprintf(m, "%s%s", i ? ", " : "",
+                        json_is_string(v) ? json_string_value(v) : RENDER_NONE);
+        if (fclose(m) != 0) {
+                free(buf);
+                *r = -ENOMEM;
+                return NULL;
+        }
+        return buf;
+}
+
 int render_network_details(FILE *f, const json_t *network)
 {
-        struct render_kv kv[11];
+        struct render_kv kv[13];
         const char *error = field_str(network, "error");
-        char mtu[32];
+        char mtu[32], *users, *groups;
         size_t n = 0;
+        int r = 0;
 
         kv[n++] = (struct render_kv){ "Name", field_str(network, "name") };
         kv[n++] = (struct render_kv){ "State", field_str(network, "state") };
@@ -165,7 +193,17 @@ int render_network_details(FILE *f, const json_t *network)
         kv[n++] = (struct render_kv){ "Autostart", field_bool(network, "autostart", "yes", "no") };
         kv[n++] = (struct render_kv){ "Persistent",
                                       field_bool(network, "transient", "no", "yes") };
-        return render_kv(f, kv, n);
+        users = field_list(network, "allow_users", &r);
+        groups = field_list(network, "allow_groups", &r);
+        if (users)
+                kv[n++] = (struct render_kv){ "Allowed users", users };
+        if (groups)
+                kv[n++] = (struct render_kv){ "Allowed groups", groups };
+        if (r == 0)
+                r = render_kv(f, kv, n);
+        free(users);
+        free(groups);
+        return r;
 }
 
 static const char *or_none(const char *s)
@@ -196,5 +234,102 @@ int render_network_summary(FILE *f, const json_t *network)
 int render_network_destroyed(FILE *f, const char *name)
 {
         fprintf(f, "Network '%s' destroyed.\n", name);
+        return render_status(f);
+}
+
+enum {
+        PORT_COL_IFNAME,
+        PORT_COL_MAC,
+        PORT_COL_OWNER,
+        PORT_COL_QUEUES,
+        PORT_COL_STATE,
+        PORT_COL_ADOPTED,
+        _PORT_COL_MAX,
+};
+
+/* Room for "user:group" with names of any length NSS gives, truncated rather than refused. */
+#define PORT_OWNER_MAX 160
+
+static const char *port_id(const json_t *port, const char *key,
+                           const char *(*name)(long id, char *buf, size_t size), char *buf,
+                           size_t size)
+{
+        const json_t *v = json_object_get(port, key);
+        const char *s = NULL;
+        long id;
+
+        if (!json_is_integer(v) || json_integer_value(v) < 0)
+                return NULL;
+        id = (long)json_integer_value(v);
+        if (name)
+                s = name(id, buf, size);
+        if (!s) {
+                snprintf(buf, size, "%ld", id);
+                s = buf;
+        }
+        return s;
+}
+
+/* "user", "user:group" or ":group" into @buf; NULL when the port has neither. */
+static const char *port_owner(const json_t *port, const struct render_names *names, char *buf,
+                              size_t size)
+{
+        char ubuf[PORT_OWNER_MAX / 2], gbuf[PORT_OWNER_MAX / 2];
+        const char *user = port_id(port, "owner", names ? names->user : NULL, ubuf, sizeof(ubuf));
+        const char *group = port_id(port, "group", names ? names->group : NULL, gbuf,
+                                    sizeof(gbuf));
+
+        if (!user && !group)
+                return NULL;
+        snprintf(buf, size, "%s%s%s", user ? user : "", group ? ":" : "", group ? group : "");
+        return buf;
+}
+
+int render_port_table(FILE *f, const json_t *ports, const struct render_names *names)
+{
+        static const char *const header[_PORT_COL_MAX] = {
+                [PORT_COL_IFNAME] = "IFNAME", [PORT_COL_MAC] = "MAC",
+                [PORT_COL_OWNER] = "OWNER",   [PORT_COL_QUEUES] = "QUEUES",
+                [PORT_COL_STATE] = "STATE",   [PORT_COL_ADOPTED] = "ADOPTED",
+        };
+        size_t n = json_array_size(ports);
+        const char **cells = NULL;
+        char (*owner)[PORT_OWNER_MAX] = NULL, (*queues)[32] = NULL;
+        int r = -ENOMEM;
+
+        /* One spare row each, as in render_network_table: calloc(0) may return NULL. */
+        cells = calloc((n + 1) * _PORT_COL_MAX, sizeof(*cells));
+        owner = calloc(n + 1, sizeof(*owner));
+        queues = calloc(n + 1, sizeof(*queues));
+        if (!cells || !owner || !queues)
+                goto out;
+        for (size_t i = 0; i < n; i++) {
+                const json_t *o = json_array_get(ports, i);
+                const char **row = cells + i * _PORT_COL_MAX;
+
+                row[PORT_COL_IFNAME] = field_str(o, "ifname");
+                row[PORT_COL_MAC] = field_str(o, "mac");
+                row[PORT_COL_OWNER] = port_owner(o, names, owner[i], sizeof(owner[i]));
+                row[PORT_COL_QUEUES] = field_int(o, "queues", queues[i], sizeof(queues[i]));
+                row[PORT_COL_STATE] = field_str(o, "state");
+                row[PORT_COL_ADOPTED] = field_bool(o, "adopted", "yes", "no");
+        }
+        r = render_table(f, header, _PORT_COL_MAX, cells, n);
+out:
+        free(cells);
+        free(owner);
+        free(queues);
+        return r;
+}
+
+int render_port_attached(FILE *f, const json_t *port)
+{
+        fprintf(f, "%s %s\n", or_none(field_str(port, "ifname")), or_none(field_str(port, "mac")));
+        return render_status(f);
+}
+
+int render_port_detached(FILE *f, const char *network, const char *ifname)
+{
+        fprintf(f, "Port '%s' detached from network '%s'.\n", ifname, network);
         return render_status(f);
 }

@@ -32,3 +32,21 @@ int render_network_details(FILE *f, const json_t *network);
 /* One line for people after a change: "Network 'x' is running on bridge virbr0 (nat, ...)." */
 int render_network_summary(FILE *f, const json_t *network);
 int render_network_destroyed(FILE *f, const char *name);
+
+/* The allowed users and groups, when a network has any, show as "Allowed users:" and
+ * "Allowed groups:" lines in render_network_details. */
+
+/* Names for the uids and gids of port owners; a function returns NULL for an id that has no
+ * name. Looking names up is the caller's business (NSS), so tests can pass their own. */
+struct render_names {
+        const char *(*user)(long uid, char *buf, size_t size);
+        const char *(*group)(long gid, char *buf, size_t size);
+};
+
+/* Port objects (see io.vnet.varlink): IFNAME MAC OWNER QUEUES STATE ADOPTED. OWNER is the
+ * user, then ":group" when the port has a group; ids without a name (or @names NULL) show as
+ * numbers. */
+int render_port_table(FILE *f, const json_t *ports, const struct render_names *names);
+/* For scripts and people alike: one line "IFNAME MAC". */
+int render_port_attached(FILE *f, const json_t *port);
+int render_port_detached(FILE *f, const char *network, const char *ifname);

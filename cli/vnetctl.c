@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vnetctl: the command line of vnetd. Global options, then a verb from the table below; each
- * verb lives in its own cmd_*.c, its output in render.c. */
+ * verb lives in its own cmd_*.c, its output in render.c. Run as vnet-ifup, vnet-ifdown or
+ * vnet-bridge-helper (symlinks), it is that VMM hook instead (hooks.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -9,14 +10,18 @@
 #include <vnet/vnet.h>
 
 #include "cli.h"
+#include "hooks.h"
 
 static int cmd_help(struct cli *cli, int argc, char **argv);
 
 static const struct cli_verb verbs[] = {
         { "create",
           "NAME [--bridge BR] [--mode nat|routed|isolated|open] [--ipv4 ADDR/PREFIX] [--mtu N] "
-          "[--mac MAC] [--stp on|off] [--autostart] [--transient]",
-          "Define a network and start it.", cmd_create },
+          "[--mac MAC] [--stp on|off] [--autostart] [--transient] [--allow-user USER]... "
+          "[--allow-group GROUP]...",
+          "Define a network and start it. The allowed users and groups (names or ids) may "
+          "open TAPs on it through vnet-bridge-helper.",
+          cmd_create },
         { "start", "NAME", "Start a defined network.", cmd_start },
         { "stop", "NAME", "Take a network down; its definition stays.", cmd_stop },
         { "destroy", "NAME", "Stop a network and remove its definition.", cmd_destroy },
@@ -24,6 +29,14 @@ static const struct cli_verb verbs[] = {
         { "show", "NAME", "Show a network's definition and state.", cmd_show },
         { "mode", "NAME MODE", "Change a network's mode (nat, routed, isolated, open).",
           cmd_mode },
+        { "attach",
+          "NETWORK [--ifname NAME] [--mac MAC] [--owner USER|UID] [--group GROUP|GID] "
+          "[--queues N]",
+          "Make a guest port: a TAP the owner can open by name (an existing interface is "
+          "adopted). Prints \"IFNAME MAC\": give both to the VMM.",
+          cmd_attach },
+        { "detach", "NETWORK IFNAME", "Remove a guest port.", cmd_detach },
+        { "ports", "NETWORK", "List a network's guest ports.", cmd_ports },
         { "help", "[COMMAND]", "Show this help, or a command's usage.", cmd_help },
 };
 
@@ -50,7 +63,10 @@ static void usage(FILE *f)
                    "  -s, --socket SOCKET  vnetd's socket (default: $VNET_SOCKET, else %s)\n"
                    "  -j, --json           print one JSON document, for scripts\n"
                    "  -h, --help           show this help\n"
-                   "      --version        show the version\n",
+                   "      --version        show the version\n"
+                   "\n"
+                   "Run as vnet-ifup IFNAME, vnet-ifdown IFNAME or vnet-bridge-helper (symlinks to\n"
+                   "vnetctl), it is QEMU's script=, downscript= or bridge helper=.\n",
                 VNET_SOCKET_DEFAULT);
 }
 
@@ -82,8 +98,12 @@ int main(int argc, char **argv)
                 { "version", no_argument, NULL, ARG_VERSION },
                 {}
         };
+        const struct hook *hook = hook_find(argv[0]);
         struct cli cli = {};
         int c, r;
+
+        if (hook)
+                return hook_main(hook, argc, argv);
 
         /* "+": stop at the verb, whose options are its own. */
         while ((c = getopt_long(argc, argv, "+:s:jh", options, NULL)) != -1) {

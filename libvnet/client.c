@@ -175,6 +175,24 @@ static void describe_interface_in_use(struct vnet_call_error *e)
                 err_printf(e, "interface '%s' is in use", i ? i : "?");
 }
 
+static void describe_network_not_running(struct vnet_call_error *e)
+{
+        const char *n = param_str(e->parameters, "name");
+
+        err_printf(e, "network '%s' is not running", n ? n : "?");
+}
+
+static void describe_port_not_found(struct vnet_call_error *e)
+{
+        const char *n = param_str(e->parameters, "network");
+        const char *i = param_str(e->parameters, "ifname");
+
+        if (n && *n)
+                err_printf(e, "network '%s' has no port '%s'", n, i ? i : "?");
+        else
+                err_printf(e, "no port '%s'", i ? i : "?");
+}
+
 static void describe_permission_denied(struct vnet_call_error *e)
 {
         describe_message(e, "permission denied");
@@ -215,6 +233,8 @@ static const struct {
         { VNET_INTERFACE ".InvalidParameter", describe_invalid_parameter },
         { VNET_INTERFACE ".NetworkNotFound", describe_network_not_found },
         { VNET_INTERFACE ".NetworkExists", describe_network_exists },
+        { VNET_INTERFACE ".NetworkNotRunning", describe_network_not_running },
+        { VNET_INTERFACE ".PortNotFound", describe_port_not_found },
         { VNET_INTERFACE ".AddressConflict", describe_address_conflict },
         { VNET_INTERFACE ".InterfaceInUse", describe_interface_in_use },
         { VNET_INTERFACE ".PermissionDenied", describe_permission_denied },
@@ -256,23 +276,64 @@ static int send_all(int fd, const char *data, size_t len)
         return 0;
 }
 
-static int recv_message(struct vnet_client *c, json_t **msg)
+/* At most this many descriptors are taken from one read; the kernel drops (closes) any more
+ * that do not fit, so a peer cannot make us hold descriptors we never asked for. */
+#define CLIENT_FDS_MAX 4
+
+/* Keeps the first descriptor received in *fd (if @fd, and none is held yet) and closes every
+ * other: a reply carries at most one, and whatever else arrives must not leak. */
+static void take_fds(struct msghdr *mh, int *fd)
+{
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+                size_t n;
+
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+                        continue;
+                n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < n; i++) {
+                        int got;
+
+                        memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+                        if (fd && *fd < 0)
+                                *fd = got;
+                        else
+                                close(got);
+                }
+        }
+}
+
+/* Reads until one whole message is held. With @fd, a descriptor that comes with the message's
+ * bytes is stored there (it stays -1 if none came); without, any descriptor is closed. */
+static int recv_message(struct vnet_client *c, json_t **msg, int *fd)
 {
         char chunk[16384]; /* callers' threads may have small stacks */
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(CLIENT_FDS_MAX * sizeof(int))];
+        } control;
         int r;
 
         for (;;) {
+                struct iovec iov = { .iov_base = chunk, .iov_len = sizeof(chunk) };
+                struct msghdr mh = {
+                        .msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = control.buf,
+                        .msg_controllen = sizeof(control.buf),
+                };
                 ssize_t n;
 
                 r = varlink_buf_next(&c->in, msg);
                 if (r != 0)
                         return r;
-                n = recv(c->fd, chunk, sizeof(chunk), 0);
+                /* MSG_CMSG_CLOEXEC: a TAP fd must not leak into programs the caller runs. */
+                n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
                         return -errno;
                 }
+                take_fds(&mh, fd);
                 if (n == 0)
                         return -ECONNRESET;
                 r = varlink_buf_append(&c->in, chunk, n);
@@ -320,8 +381,9 @@ static void describe_io_error(struct vnet_call_error *e, int r)
         }
 }
 
-int vnet_client_call(struct vnet_client *c, const char *method, json_t *params, json_t **reply,
-                     struct vnet_call_error *err)
+/* The one implementation of a call; @fd NULL: the reply carries no descriptor. */
+static int client_call(struct vnet_client *c, const char *method, json_t *params, json_t **reply,
+                       int *fd, struct vnet_call_error *err)
 {
         struct vnet_call_error dummy = {0};
         json_t *call = NULL, *msg = NULL, *e;
@@ -335,8 +397,11 @@ int vnet_client_call(struct vnet_client *c, const char *method, json_t *params, 
         vnet_call_error_clear(err);
         if (reply)
                 *reply = NULL;
+        if (fd)
+                *fd = -1;
         if (!c || !method || !reply || (params && !json_is_object(params))) {
-                err_printf(err, "invalid arguments to vnet_client_call%s",
+                err_printf(err, "invalid arguments to %s%s",
+                           fd ? "vnet_client_call_fd" : "vnet_client_call",
                            params && !json_is_object(params) ? ": parameters must be an object"
                                                              : "");
                 json_decref(params);
@@ -363,7 +428,7 @@ int vnet_client_call(struct vnet_client *c, const char *method, json_t *params, 
         r = send_all(c->fd, data, len);
         if (r < 0)
                 goto broken;
-        r = recv_message(c, &msg);
+        r = recv_message(c, &msg, fd);
         if (r < 0)
                 goto broken;
 
@@ -390,9 +455,36 @@ broken:
 io_fail:
         describe_io_error(err, r);
 out:
+        /* Only a successful reply hands its descriptor to the caller. */
+        if (r < 0 && fd && *fd >= 0) {
+                close(*fd);
+                *fd = -1;
+        }
         json_decref(msg);
         json_decref(call);
         free(data);
         vnet_call_error_clear(&dummy);
         return r;
+}
+
+int vnet_client_call(struct vnet_client *c, const char *method, json_t *params, json_t **reply,
+                     struct vnet_call_error *err)
+{
+        return client_call(c, method, params, reply, NULL, err);
+}
+
+int vnet_client_call_fd(struct vnet_client *c, const char *method, json_t *params,
+                        json_t **reply, int *fd, struct vnet_call_error *err)
+{
+        if (!fd) {
+                json_decref(params);
+                if (reply)
+                        *reply = NULL;
+                if (err) {
+                        vnet_call_error_clear(err);
+                        err_printf(err, "invalid arguments to vnet_client_call_fd");
+                }
+                return -EINVAL;
+        }
+        return client_call(c, method, params, reply, fd, err);
 }

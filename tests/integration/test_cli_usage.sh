@@ -64,6 +64,22 @@ expect_error 2 "mode: missing MODE" mode net0
 expect_error 2 "mode: unexpected argument 'extra'" mode net0 nat extra
 expect_error 2 "list: unexpected argument 'extra'" list extra
 expect_error 2 "help: unknown command 'nope'" help nope
+expect_error 2 "create: option '--allow-user' needs a value" create net0 --allow-user
+expect_error 2 "create: option '--allow-group' needs a value" create net0 --allow-group
+expect_error 2 "attach: missing NETWORK" attach
+expect_error 2 "attach: missing NETWORK" attach --mac 52:54:00:12:34:56
+expect_error 2 "attach: unexpected argument 'two'" attach one two
+expect_error 2 "attach: unknown option '--colour'" attach net0 --colour blue
+expect_error 2 "attach: option '--ifname' needs a value" attach net0 --ifname
+expect_error 2 "attach: invalid --queues 'many'" attach net0 --queues many
+expect_error 2 "attach: invalid --queues '4x'" attach net0 --queues 4x
+expect_error 2 "detach: missing NETWORK" detach
+expect_error 2 "detach: missing IFNAME" detach net0
+expect_error 2 "detach: unexpected argument 'extra'" detach net0 vnet0 extra
+expect_error 2 "detach: unknown option '--force'" detach net0 vnet0 --force
+expect_error 2 "ports: missing NETWORK" ports
+expect_error 2 "ports: unexpected argument 'extra'" ports net0 extra
+expect_error 2 "ports: unknown option '--all'" ports net0 --all
 
 # No daemon: exit 1, one line that names the socket, also with --json.
 expect_error 1 "/nonexistent/sock" -s /nonexistent/sock list
@@ -72,11 +88,16 @@ expect_error 1 "/nonexistent/sock" --socket=/nonexistent/sock create net0 --mtu 
 expect_error 1 "$tmp/absent.sock" list
 # A valid --mtu is the daemon's to judge, so this gets as far as connecting.
 expect_error 1 "$tmp/absent.sock" create net0 --mtu 10
+expect_error 1 "$tmp/absent.sock" create net0 --allow-user alice --allow-user 1001 --allow-group kvm
+expect_error 1 "$tmp/absent.sock" attach net0 --mac 52:54:00:12:34:56 --owner alice --queues 2
+expect_error 1 "$tmp/absent.sock" --json attach net0
+expect_error 1 "$tmp/absent.sock" detach net0 vnet0
+expect_error 1 "$tmp/absent.sock" ports net0
 
 for args in --help -h help; do
         run 0 $args
         [ ! -s "$tmp/err" ] || fail "vnetctl $args: unexpected stderr: $(cat "$tmp/err")"
-        for verb in create start stop destroy list show mode; do
+        for verb in create start stop destroy list show mode attach detach ports; do
                 grep -q "^  $verb\b" "$tmp/out" || fail "vnetctl $args: '$verb' not listed"
         done
 done
@@ -84,8 +105,63 @@ run 0 create --help
 grep -q "create NAME .*--mode" "$tmp/out" || fail "vnetctl create --help: $(cat "$tmp/out")"
 run 0 help mode
 grep -q "mode NAME MODE" "$tmp/out" || fail "vnetctl help mode: $(cat "$tmp/out")"
+run 0 attach --help
+grep -q "attach NETWORK .*--owner" "$tmp/out" || fail "vnetctl attach --help: $(cat "$tmp/out")"
+run 0 help ports
+grep -q "ports NETWORK" "$tmp/out" || fail "vnetctl help ports: $(cat "$tmp/out")"
 run 0 --version
 grep -q "^vnetctl " "$tmp/out" || fail "vnetctl --version: $(cat "$tmp/out")"
+
+# The VMM hooks are vnetctl under other names (make install adds the symlinks).
+for hook in vnet-ifup vnet-ifdown vnet-bridge-helper; do
+        ln -s "$vnetctl" "$tmp/$hook"
+done
+
+# expect_hook HOOK STATUS PATTERN ARGS...: one "HOOK: ..." line on stderr matching PATTERN,
+# nothing on stdout. STATUS "nz" means any non-zero status.
+expect_hook() {
+        local hook=$1 want=$2 pattern=$3 got
+        shift 3
+        "$tmp/$hook" "$@" >"$tmp/out" 2>"$tmp/err"
+        got=$?
+        if [ "$want" = nz ]; then
+                [ "$got" != 0 ] || fail "$hook $*: exit 0, expected a failure"
+        else
+                [ "$got" = "$want" ] || fail "$hook $*: exit $got, expected $want"
+        fi
+        [ "$(wc -l <"$tmp/err")" = 1 ] ||
+                fail "$hook $*: expected one line on stderr, got: $(cat "$tmp/err")"
+        grep -q "^$hook: .*$pattern" "$tmp/err" ||
+                fail "$hook $*: stderr does not match '$pattern': $(cat "$tmp/err")"
+        [ ! -s "$tmp/out" ] || fail "$hook $*: unexpected stdout: $(cat "$tmp/out")"
+}
+
+long=abcdefghijklmnop # 16 bytes, one over the kernel's limit
+for hook in vnet-ifup vnet-ifdown; do
+        expect_hook $hook nz "missing IFNAME"
+        expect_hook $hook nz "unexpected argument 'tap1'" tap0 tap1
+        # Refused before connecting: the socket is missing, yet the line is about the name.
+        expect_hook $hook nz "invalid IFNAME '$long': interface names have at most 15 bytes" "$long"
+        expect_hook $hook nz "invalid IFNAME 'a/b'" a/b
+        # A good name gets as far as connecting.
+        expect_hook $hook 1 "$tmp/absent.sock" tap0
+done
+VNET_NETWORK=lab VNET_MAC=52:54:00:12:34:56 expect_hook vnet-ifup 1 "$tmp/absent.sock" tap0
+
+# qemu-bridge-helper's contract: every failure is exit 1 and one line.
+expect_hook vnet-bridge-helper 1 "missing --br"
+expect_hook vnet-bridge-helper 1 "missing --br" --fd=3 --use-vnet
+expect_hook vnet-bridge-helper 1 "missing --fd" --br=virbr0
+expect_hook vnet-bridge-helper 1 "missing --fd" --use-vnet --br virbr0
+expect_hook vnet-bridge-helper 1 "invalid --fd 'x'" --br=virbr0 --fd=x
+expect_hook vnet-bridge-helper 1 "unknown option '--bogus'" --br=virbr0 --fd=3 --bogus
+expect_hook vnet-bridge-helper 1 "unexpected argument 'virbr0'" --fd=3 virbr0
+expect_hook vnet-bridge-helper 1 "interface names have at most 15 bytes" --use-vnet --fd=3 --br="$long"
+# Descriptor 3 is a regular file here, not the socket QEMU would pass: refused before connecting.
+expect_hook vnet-bridge-helper 1 "invalid --fd=3: not a socket" --use-vnet --fd=3 --br=virbr0 3<"$0"
+expect_hook vnet-bridge-helper 1 "invalid --fd=9: Bad file descriptor" --fd=9 --br=virbr0 9<&-
+"$tmp/vnet-bridge-helper" --help >"$tmp/out" 2>"$tmp/err" || fail "vnet-bridge-helper --help failed"
+grep -q "^usage: vnet-bridge-helper .*--br=" "$tmp/out" || fail "vnet-bridge-helper --help: $(cat "$tmp/out")"
 
 if [ "$failures" -gt 0 ]; then
         echo "test_cli_usage: $failures failure(s)" >&2

@@ -267,6 +267,157 @@ static void test_json_one_indented_document(void **state)
         json_decref(empty);
 }
 
+static void test_network_details_allowed(void **state)
+{
+        json_t *n = network("{\"name\":\"lab\",\"bridge\":\"virbr1\",\"mode\":\"open\","
+                            "\"mtu\":1500,\"mac\":\"52:54:00:aa:bb:ce\",\"stp\":false,"
+                            "\"autostart\":false,\"transient\":false,\"state\":\"running\","
+                            "\"allow_users\":[\"alice\",\"1001\"],\"allow_groups\":[\"kvm\"]}");
+        json_t *empty = network("{\"name\":\"x\",\"allow_users\":[],\"allow_groups\":[]}");
+        struct capture c;
+        char *out;
+
+        (void)state;
+        capture_open(&c);
+        assert_int_equal(render_network_details(c.f, n), 0);
+        out = capture_close(&c);
+        assert_string_equal(out, "Name:            lab\n"
+                                 "State:           running\n"
+                                 "Mode:            open\n"
+                                 "Bridge:          virbr1\n"
+                                 "IPv4:            -\n"
+                                 "MTU:             1500\n"
+                                 "MAC:             52:54:00:aa:bb:ce\n"
+                                 "STP:             off\n"
+                                 "Autostart:       no\n"
+                                 "Persistent:      yes\n"
+                                 "Allowed users:   alice, 1001\n"
+                                 "Allowed groups:  kvm\n");
+        assert_no_trailing_blanks(out);
+        free(out);
+
+        /* Empty lists leave the lines out. */
+        capture_open(&c);
+        assert_int_equal(render_network_details(c.f, empty), 0);
+        out = capture_close(&c);
+        assert_null(strstr(out, "Allowed"));
+        free(out);
+        json_decref(n);
+        json_decref(empty);
+}
+
+/* Stand-ins for NSS: uid 1000 is alice, gid 36 is kvm, nothing else has a name. */
+static const char *fake_user(long uid, char *buf, size_t size)
+{
+        if (uid != 1000)
+                return NULL;
+        snprintf(buf, size, "alice");
+        return buf;
+}
+
+static const char *fake_group(long gid, char *buf, size_t size)
+{
+        if (gid != 36)
+                return NULL;
+        snprintf(buf, size, "kvm");
+        return buf;
+}
+
+#define PORTS                                                                              \
+        "[{\"network\":\"default\",\"ifname\":\"vnet0\",\"mac\":\"52:54:00:12:34:56\","    \
+        "\"owner\":1000,\"queues\":1,\"adopted\":false,\"state\":\"up\"},"                  \
+        "{\"network\":\"default\",\"ifname\":\"vnet12\",\"mac\":\"52:54:00:00:00:0a\","    \
+        "\"owner\":1000,\"group\":36,\"queues\":4,\"adopted\":false,\"state\":\"down\"},"  \
+        "{\"network\":\"default\",\"ifname\":\"tap-qemu\",\"mac\":\"52:54:00:00:00:0b\","  \
+        "\"owner\":null,\"group\":2000,\"queues\":1,\"adopted\":true,\"state\":\"stopped\"},"\
+        "{\"network\":\"default\",\"ifname\":\"vnet3\",\"mac\":\"52:54:00:00:00:0c\","     \
+        "\"owner\":4000,\"queues\":1,\"adopted\":false,\"state\":\"down\"}]"
+
+static void test_port_table(void **state)
+{
+        json_t *ports = network(PORTS);
+        static const struct render_names names = { fake_user, fake_group };
+        struct capture c;
+        char *out;
+
+        (void)state;
+        capture_open(&c);
+        assert_int_equal(render_port_table(c.f, ports, &names), 0);
+        out = capture_close(&c);
+        assert_string_equal(out,
+                            "IFNAME    MAC                OWNER      QUEUES  STATE    ADOPTED\n"
+                            "vnet0     52:54:00:12:34:56  alice      1       up       no\n"
+                            "vnet12    52:54:00:00:00:0a  alice:kvm  4       down     no\n"
+                            "tap-qemu  52:54:00:00:00:0b  :2000      1       stopped  yes\n"
+                            "vnet3     52:54:00:00:00:0c  4000       1       down     no\n");
+        assert_no_trailing_blanks(out);
+        free(out);
+        json_decref(ports);
+}
+
+/* Without a resolver ids show as numbers. */
+static void test_port_table_numeric_ids(void **state)
+{
+        json_t *ports = network(PORTS);
+        struct capture c;
+        char *out;
+
+        (void)state;
+        capture_open(&c);
+        assert_int_equal(render_port_table(c.f, ports, NULL), 0);
+        out = capture_close(&c);
+        assert_string_equal(out,
+                            "IFNAME    MAC                OWNER    QUEUES  STATE    ADOPTED\n"
+                            "vnet0     52:54:00:12:34:56  1000     1       up       no\n"
+                            "vnet12    52:54:00:00:00:0a  1000:36  4       down     no\n"
+                            "tap-qemu  52:54:00:00:00:0b  :2000    1       stopped  yes\n"
+                            "vnet3     52:54:00:00:00:0c  4000     1       down     no\n");
+        free(out);
+        json_decref(ports);
+}
+
+static void test_port_table_empty_and_missing(void **state)
+{
+        json_t *empty = json_array();
+        json_t *odd = network("[{\"ifname\":\"vnet0\",\"owner\":\"root\",\"queues\":\"1\"}, 7]");
+        struct capture c;
+        char *out;
+
+        (void)state;
+        capture_open(&c);
+        assert_int_equal(render_port_table(c.f, empty, NULL), 0);
+        assert_int_equal(render_port_table(c.f, odd, NULL), 0);
+        out = capture_close(&c);
+        assert_string_equal(out, "IFNAME  MAC  OWNER  QUEUES  STATE  ADOPTED\n"
+                                 "IFNAME  MAC  OWNER  QUEUES  STATE  ADOPTED\n"
+                                 "vnet0   -    -      -       -      -\n"
+                                 "-       -    -      -       -      -\n");
+        free(out);
+        json_decref(empty);
+        json_decref(odd);
+}
+
+static void test_port_attached_detached(void **state)
+{
+        json_t *ports = network(PORTS);
+        json_t *bare = json_object();
+        struct capture c;
+        char *out;
+
+        (void)state;
+        capture_open(&c);
+        assert_int_equal(render_port_attached(c.f, json_array_get(ports, 0)), 0);
+        assert_int_equal(render_port_attached(c.f, bare), 0);
+        assert_int_equal(render_port_detached(c.f, "default", "vnet0"), 0);
+        out = capture_close(&c);
+        assert_string_equal(out, "vnet0 52:54:00:12:34:56\n"
+                                 "- -\n"
+                                 "Port 'vnet0' detached from network 'default'.\n");
+        free(out);
+        json_decref(ports);
+        json_decref(bare);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -280,6 +431,11 @@ int main(void)
                 cmocka_unit_test(test_network_details_error_and_no_ipv4),
                 cmocka_unit_test(test_network_summary),
                 cmocka_unit_test(test_json_one_indented_document),
+                cmocka_unit_test(test_network_details_allowed),
+                cmocka_unit_test(test_port_table),
+                cmocka_unit_test(test_port_table_numeric_ids),
+                cmocka_unit_test(test_port_table_empty_and_missing),
+                cmocka_unit_test(test_port_attached_detached),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
