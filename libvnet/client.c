@@ -58,37 +58,60 @@ static int connect_finish(int fd)
         return -e;
 }
 
-int vnet_client_connect(const char *path, struct vnet_client **ret)
+void vnet_user_socket_path(const char *path, char *buf, size_t len)
+{
+        const char *slash = strrchr(path, '/');
+        int dirlen = slash ? (int)(slash - path) : 0;
+
+        snprintf(buf, len, "%.*s%svnetd-user.sock", dirlen, path, slash ? "/" : "");
+}
+
+static int connect_path(const char *path, int *ret)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        struct vnet_client *c = NULL;
-        int fd = -1, r;
+        int fd, r;
 
-        *ret = NULL;
-        path = vnet_socket_path(path);
         if (strlen(path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
         memcpy(sa.sun_path, path, strlen(path) + 1);
-
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
         r = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
         if (r == -EINTR)
                 r = connect_finish(fd);
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        *ret = fd;
+        return 0;
+}
+
+int vnet_client_connect(const char *path, struct vnet_client **ret)
+{
+        struct vnet_client *c;
+        char user[4096];
+        int fd = -1, r;
+
+        *ret = NULL;
+        path = vnet_socket_path(path);
+        r = connect_path(path, &fd);
+        if (r == -EACCES) {
+                vnet_user_socket_path(path, user, sizeof(user));
+                if (connect_path(user, &fd) == 0)
+                        r = 0;
+        }
         if (r < 0)
-                goto fail;
+                return r;
         c = calloc(1, sizeof(*c));
         if (!c) {
-                r = -ENOMEM;
-                goto fail;
+                close(fd);
+                return -ENOMEM;
         }
         c->fd = fd;
         *ret = c;
         return 0;
-fail:
-        close(fd);
-        return r;
 }
 
 void vnet_client_free(struct vnet_client *c)

@@ -28,6 +28,12 @@ static int fsync_dir_of(const char *path)
 
 int vnet_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
+        return vnet_write_file(path, data, len, mode, VNET_FILE_SYNC | VNET_FILE_SYNC_DIR);
+}
+
+int vnet_write_file(const char *path, const void *data, size_t len, mode_t mode,
+                    unsigned flags)
+{
         char tmp[4096];
         const char *p = data;
         int fd, r = 0;
@@ -48,7 +54,7 @@ int vnet_write_file_atomic(const char *path, const void *data, size_t len, mode_
                 p += n;
                 len -= (size_t)n;
         }
-        if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+        if (fchmod(fd, mode) < 0 || ((flags & VNET_FILE_SYNC) && fsync(fd) < 0)) {
                 r = -errno;
                 goto fail;
         }
@@ -62,7 +68,7 @@ int vnet_write_file_atomic(const char *path, const void *data, size_t len, mode_
                 r = -errno;
                 goto fail;
         }
-        return fsync_dir_of(path);
+        return (flags & VNET_FILE_SYNC_DIR) ? fsync_dir_of(path) : 0;
 fail:
         if (fd >= 0)
                 close(fd);

@@ -18,6 +18,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <vnet/vnet.h>
+
 #include "fileio.h"
 #include "log.h"
 #include "loop.h"
@@ -49,7 +51,8 @@ static void usage(FILE *f)
                 "      --config-dir DIR   definitions and vnetd.conf (default /etc/vnet)\n"
                 "      --state-dir DIR    persistent state (default /var/lib/vnet)\n"
                 "      --run-dir DIR      runtime state (default /run/vnet)\n"
-                "      --socket PATH      control socket (default RUN_DIR/vnetd.sock)\n"
+                "      --socket PATH      control socket (default RUN_DIR/vnetd.sock); a second\n"
+                "                         one for every user, vnetd-user.sock, sits beside it\n"
                 "  -h, --help             this text\n"
                 "      --version          print the version\n");
 }
@@ -241,10 +244,10 @@ int main(int argc, char **argv)
         struct options o;
         struct daemon_conf conf;
         struct manager *m = NULL;
-        struct server *srv = NULL;
+        struct server *srv = NULL, *user_srv = NULL;
         struct monitor *mon = NULL;
         struct loop *l = NULL;
-        char sock[4096];
+        char sock[4096], user_sock[4096];
         sigset_t mask;
         int r, sfd = -1, lock = -1, ready_fd = -1;
 
@@ -320,6 +323,19 @@ int main(int argc, char **argv)
                 log_error("cannot listen on %s: %s", sock, strerror(-r));
                 goto out;
         }
+        /* The socket for everyone: reading, and the bridge helper of users the networks allow,
+         * without making them members of the admin group. */
+        vnet_user_socket_path(sock, user_sock, sizeof(user_sock));
+        r = server_new(l,
+                       &(struct server_config){ .path = user_sock,
+                                                .stall_timeout_ms = 5000,
+                                                .max_clients = 256,
+                                                .unprivileged = true },
+                       methods_handle, m, &user_srv);
+        if (r < 0) {
+                log_error("cannot listen on %s: %s", user_sock, strerror(-r));
+                goto out;
+        }
         notify("READY=1\nSTATUS=Networks up; listening");
         if (ready_fd >= 0) {
                 if (write(ready_fd, "", 1) != 1)
@@ -331,6 +347,7 @@ int main(int argc, char **argv)
         r = loop_run(l);
         notify("STOPPING=1");
 out:
+        server_free(user_srv);
         server_free(srv);
         monitor_free(mon);
         manager_free(m);

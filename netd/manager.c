@@ -138,15 +138,15 @@ static int save_record(struct manager *m, const struct net *n)
         r = record_path(m, n->def.name, path, sizeof(path));
         if (r < 0)
                 return r;
-        o = json_pack("{s:s, s:i, s:s}", "bridge", n->def.bridge, "ifindex",
-                      (json_int_t)n->ifindex, "mode", vnet_mode_to_string(n->def.mode));
+        o = json_pack("{s:s, s:i}", "bridge", n->def.bridge, "ifindex", (json_int_t)n->ifindex);
         if (!o)
                 return -ENOMEM;
         text = json_dumps(o, JSON_COMPACT);
         json_decref(o);
         if (!text)
                 return -ENOMEM;
-        r = vnet_write_file_atomic(path, text, strlen(text), 0644);
+        /* Runtime state: it lives in RUN_DIR and dies with the bridges at reboot anyway. */
+        r = vnet_write_file(path, text, strlen(text), 0644, 0);
         free(text);
         return r;
 }
@@ -377,7 +377,7 @@ static int enable_forwarding(struct mgr_error *e)
 }
 
 /* Start one network: record the intent, bridge, rules in one transaction, forwarding. */
-static int bring_up(struct manager *m, struct net *n, struct mgr_error *e)
+static int bring_up(struct manager *m, struct net *n, bool subnet_checked, struct mgr_error *e)
 {
         struct vnet_nft_batch *b = NULL;
         struct vnet_nft_net nn;
@@ -390,9 +390,11 @@ static int bring_up(struct manager *m, struct net *n, struct mgr_error *e)
         r = check_bridge(m, n, n->def.bridge, recp, &ifindex, e);
         if (r < 0)
                 return r;
-        r = check_subnet(m, &n->def, ifindex, e);
-        if (r < 0)
-                return r;
+        if (!subnet_checked) {
+                r = check_subnet(m, &n->def, ifindex, e);
+                if (r < 0)
+                        return r;
+        }
         created = ifindex == 0;
         n->ifindex = ifindex;
         r = save_record(m, n);
@@ -777,7 +779,7 @@ int manager_create(struct manager *m, const struct vnet_network *in, struct mgr_
                 remove_def(m, &def);
                 return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "%s", strerror(-r));
         }
-        r = bring_up(m, n, e);
+        r = bring_up(m, n, true, e);
         if (r < 0) {
                 /* Refused as a whole: nothing of the network remains. */
                 remove_def(m, &n->def);
@@ -798,7 +800,7 @@ int manager_start_network(struct manager *m, const char *name, struct mgr_error 
                 return -ENOENT;
         if (n->state == NET_RUNNING)
                 return 0;
-        r = bring_up(m, n, e);
+        r = bring_up(m, n, false, e);
         if (r < 0)
                 return r;
         log_info("network %s started", name);
@@ -892,9 +894,6 @@ int manager_set_mode(struct manager *m, const char *name, enum vnet_mode mode,
                      strerror(-r));
                 goto restore_file;
         }
-        r = save_record(m, n);
-        if (r < 0)
-                log_warning("network %s: cannot update runtime record: %s", name, strerror(-r));
 done:
         log_info("network %s: mode %s", name, vnet_mode_to_string(mode));
         return 0;

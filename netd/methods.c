@@ -268,8 +268,14 @@ static json_t *m_detach(struct manager *m, const struct server_peer *peer, json_
                 return invalid("network", "missing network");
         if (!ifname)
                 return invalid("ifname", "missing ifname");
-        if (manager_port_detach(m, net, ifname, &e) < 0)
+        if (manager_port_detach(m, net, ifname, &e) < 0) {
+                /* error_reply has no room for the interface: PortNotFound names both. */
+                if (e.kind == MGR_ERR_PORT_NOT_FOUND)
+                        return varlink_error_new(error_names[e.kind],
+                                                 json_pack("{s:s, s:s}", "network", net,
+                                                           "ifname", ifname));
                 return error_reply(&e, net);
+        }
         return varlink_reply_new(NULL);
 }
 

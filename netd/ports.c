@@ -220,7 +220,10 @@ static int write_port(struct ports *ps, const struct vnet_port *p)
         json_decref(o);
         if (!text)
                 return -ENOMEM;
-        r = vnet_write_file_atomic(path, text, strlen(text), 0644);
+        /* Atomic but not synced: a crash of vnetd loses nothing (the page cache survives it),
+         * and an attach must cost what the kernel work costs, not a disk flush. A power cut
+         * within seconds of an attach may forget the reservation, never corrupt it. */
+        r = vnet_write_file(path, text, strlen(text), 0644, 0);
         free(text);
         return r;
 }

@@ -55,6 +55,7 @@ struct server {
         dev_t dev;
         ino_t ino;
         bool have_admin;
+        bool unprivileged; /* the socket for everyone: nobody is privileged on it */
         gid_t admin_gid;
         unsigned stall_ms;
         unsigned max_clients;
@@ -461,9 +462,9 @@ static int conn_new(struct server *s, int fd)
         c->peer.pid = uc.pid;
         c->peer.uid = uc.uid;
         c->peer.gid = uc.gid;
-        c->peer.privileged = uc.uid == 0 ||
-                             (s->have_admin &&
-                              (uc.gid == s->admin_gid || peer_in_group(fd, s->admin_gid)));
+        c->peer.privileged = !s->unprivileged &&
+                             (uc.uid == 0 || (s->have_admin &&
+                              (uc.gid == s->admin_gid || peer_in_group(fd, s->admin_gid))));
         c->events = EPOLLIN;
         r = loop_add(s->loop, fd, c->events, conn_io, c);
         if (r < 0) {
@@ -631,7 +632,8 @@ int server_new(struct loop *l, const struct server_config *cfg, server_handler_f
                 r = -ENOMEM;
                 goto fail;
         }
-        if (cfg->admin_group && *cfg->admin_group) {
+        s->unprivileged = cfg->unprivileged;
+        if (!cfg->unprivileged && cfg->admin_group && *cfg->admin_group) {
                 r = lookup_group(cfg->admin_group, &s->admin_gid);
                 if (r < 0)
                         goto fail;
@@ -662,7 +664,7 @@ int server_new(struct loop *l, const struct server_config *cfg, server_handler_f
                 r = -errno;
                 goto fail;
         }
-        if (chmod(s->path, 0660) < 0) {
+        if (chmod(s->path, cfg->unprivileged ? 0666 : 0660) < 0) {
                 r = -errno;
                 goto fail;
         }

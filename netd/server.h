@@ -30,6 +30,9 @@ struct server_config {
                                   * ignored if the group does not exist */
         unsigned stall_timeout_ms; /* a client holding a partial message this long is dropped */
         unsigned max_clients;
+        /* A socket for everyone (mode 0666) on which no caller is privileged, not even root:
+         * reading, and what the networks' allow lists permit (the bridge helper). */
+        bool unprivileged;
 };
 
 /* Called by a handler: @fd (ownership passes to the server) is sent with the reply to this

@@ -16,6 +16,7 @@ T=$(mktemp -d /tmp/vnet-it.XXXXXX)
 SOCK="$T/run/vnetd.sock"
 NAMESPACES=()
 PIDS=()
+AT_EXIT=() # commands (strings) run at cleanup, e.g. removing a throwaway user
 VNETD_PID=
 
 log() { echo "# $*"; }
@@ -47,6 +48,7 @@ cleanup() {
 		tail -n 40 "$T/vnetd.log"
 	fi
 	for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	for c in "${AT_EXIT[@]}"; do eval "$c" >/dev/null 2>&1; done
 	rm -rf "$T"
 	exit $rc
 }

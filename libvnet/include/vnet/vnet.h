@@ -34,6 +34,13 @@ void vnet_call_error_clear(struct vnet_call_error *e);
 /* @override if not NULL, else $VNET_SOCKET if set and not empty, else VNET_SOCKET_DEFAULT. */
 const char *vnet_socket_path(const char *override);
 
+/* The socket open to every user that sits beside the admin socket @path: vnetd-user.sock in
+ * the same directory. It serves reading and what the networks' allow lists permit. */
+void vnet_user_socket_path(const char *path, char *buf, size_t len);
+
+/* Connects to @path (see vnet_socket_path). When that is refused for lack of permission, the
+ * user socket beside it is tried, so a user outside the admin group can still read and use
+ * what the networks allow. */
 int vnet_client_connect(const char *path, struct vnet_client **ret);
 void vnet_client_free(struct vnet_client *c);
 
