@@ -326,8 +326,16 @@ int vnet_dhcp_init_defaults(struct vnet_dhcp *d, const char *netname,
 {
         memset(d, 0, sizeof(*d));
         d->lease_seconds = VNET_LEASE_DEFAULT;
-        if (netname && vnet_parse_domain(netname, "domain", NULL) == 0)
+        /* The network's name, made a DNS name if it is not one ('_' is not allowed there),
+         * so that every network has a domain without being asked for one. */
+        if (netname) {
                 snprintf(d->domain, sizeof(d->domain), "%s", netname);
+                for (char *p = d->domain; *p; p++)
+                        if (*p == '_')
+                                *p = '-';
+                if (vnet_parse_domain(d->domain, "domain", NULL) < 0)
+                        snprintf(d->domain, sizeof(d->domain), "vnet");
+        }
         if (!net || net->prefix == 0)
                 return 0;
         if (net->prefix > 30)
@@ -551,4 +559,49 @@ int vnet_dhcp_forwarder_add(struct vnet_dhcp *d, const struct vnet_ipv4 *net, st
         }
         d->forwarders[d->n_forwarders++] = a;
         return 0;
+}
+
+void vnet_dhcp_input_init(struct vnet_dhcp_input *in)
+{
+        memset(in, 0, sizeof(*in));
+        in->enabled = -1;
+}
+
+int vnet_dhcp_resolve(const struct vnet_dhcp_input *in, const char *netname,
+                      const struct vnet_ipv4 *net, struct vnet_dhcp *out, struct vnet_err *e)
+{
+        int r;
+
+        r = vnet_dhcp_init_defaults(out, netname, net);
+        if (r < 0)
+                return vnet_err_set(e, "ipv4", "invalid ipv4: no room for guests");
+        if (!net || !net->prefix) {
+                if (in->enabled == 1 || in->range[0] || in->n_hosts)
+                        return vnet_err_set(e, "dhcp", "invalid dhcp: the network has no IPv4 "
+                                            "address to serve");
+                out->enabled = false;
+                return 0;
+        }
+        if (in->enabled >= 0)
+                out->enabled = in->enabled;
+        if (in->range[0]) {
+                r = vnet_parse_dhcp_range(in->range, net, &out->start, &out->end, "dhcp", e);
+                if (r < 0)
+                        return r;
+        }
+        if (in->lease_seconds)
+                out->lease_seconds = in->lease_seconds;
+        if (in->has_domain)
+                snprintf(out->domain, sizeof(out->domain), "%s", in->domain);
+        for (unsigned i = 0; i < in->n_forwarders; i++) {
+                r = vnet_dhcp_forwarder_add(out, net, in->forwarders[i], e);
+                if (r < 0)
+                        return r;
+        }
+        for (unsigned i = 0; i < in->n_hosts; i++) {
+                r = vnet_dhcp_host_add(out, net, &in->hosts[i], e);
+                if (r < 0)
+                        return r == -EINVAL ? r : -EINVAL;
+        }
+        return vnet_dhcp_validate(out, net, e);
 }

@@ -10,35 +10,7 @@
 
 #include "model.h"
 
-#define VNET_HOSTNAME_MAX        63  /* one DNS label (RFC 1123) */
-#define VNET_DOMAIN_MAX          253 /* a DNS name in text form, without the final dot */
-#define VNET_DHCP_FORWARDERS_MAX 8
-/* Fixed so that struct vnet_dhcp copies by value like struct vnet_network; a /24 has 253
- * guest addresses, so every one of them can be reserved. */
-#define VNET_DHCP_HOSTS_MAX      256
-/* dnsmasq raises anything shorter to 2 minutes anyway ("leases of a minute or less confuse
- * some clients"); a year bounds how long a stale lease can pin an address. */
-#define VNET_LEASE_MIN           120u
-#define VNET_LEASE_MAX           (365u * 24 * 3600)
-#define VNET_LEASE_DEFAULT       3600u
-
-/* A static reservation: this MAC always gets this address (and this name, when given). */
-struct vnet_dhcp_host {
-        uint8_t mac[6];
-        struct in_addr ip;
-        char hostname[VNET_HOSTNAME_MAX + 1]; /* "" for none */
-};
-
-struct vnet_dhcp {
-        bool enabled;                  /* DHCP; DNS is served whenever dnsmasq runs */
-        struct in_addr start, end;     /* dynamic range, inclusive */
-        unsigned lease_seconds;
-        char domain[VNET_DOMAIN_MAX + 1];
-        struct in_addr forwarders[VNET_DHCP_FORWARDERS_MAX]; /* none: no upstream at all */
-        unsigned n_forwarders;
-        struct vnet_dhcp_host hosts[VNET_DHCP_HOSTS_MAX];
-        unsigned n_hosts;
-};
+/* struct vnet_dhcp and its limits are part of the network model (model.h). */
 
 /* Field parsers, in model.h's style: each returns 0 or -EINVAL and fills @e naming @field. */
 
@@ -99,3 +71,24 @@ int vnet_dhcp_forwarder_add(struct vnet_dhcp *d, const struct vnet_ipv4 *net, st
 
 /* Number of addresses in the dynamic range (0 when DHCP is off). */
 unsigned vnet_dhcp_range_size(const struct vnet_dhcp *d);
+
+/* DHCP and DNS settings as given (command line, protocol, definition file), each already
+ * checked on its own, before the network's address is known to check them against. */
+struct vnet_dhcp_input {
+        int enabled;             /* -1: the default, on when the network has an address */
+        char range[48];          /* "START-END"; "": the default */
+        unsigned lease_seconds;  /* 0: the default */
+        bool has_domain;
+        char domain[VNET_DOMAIN_MAX + 1];
+        struct in_addr forwarders[VNET_DHCP_FORWARDERS_MAX];
+        unsigned n_forwarders;
+        struct vnet_dhcp_host hosts[VNET_DHCP_HOSTS_MAX];
+        unsigned n_hosts;
+};
+
+void vnet_dhcp_input_init(struct vnet_dhcp_input *in);
+
+/* The network's DHCP settings: defaults for what @in leaves out, then everything checked
+ * against the network's address @net (prefix 0: no address, and then nothing may be asked). */
+int vnet_dhcp_resolve(const struct vnet_dhcp_input *in, const char *netname,
+                      const struct vnet_ipv4 *net, struct vnet_dhcp *out, struct vnet_err *e);

@@ -70,6 +70,7 @@ static int conf_check(const struct vnet_dnsmasq_conf *c, struct vnet_err *e)
         n.mode = c->mode;
         n.ipv4 = c->ipv4;
         n.mtu = c->mtu;
+        n.dhcp = *c->dhcp;
         r = vnet_network_validate(&n, e);
         if (r < 0)
                 return r;
@@ -132,10 +133,12 @@ static void write_dhcp(FILE *f, const struct vnet_dnsmasq_conf *c)
                    "# the bridge happens to have when dnsmasq starts.\n"
                    "dhcp-range=%s,%s,%s,%u\n",
                 ntoa(d->start, s), ntoa(d->end, t), ntoa(mask, m), d->lease_seconds);
-        fprintf(f, "# dnsmasq caps leases at 1000 unless told: room for the range and every "
-                   "reservation.\n"
+        /* Not counted from the reservations held now: a reservation change must stay a
+         * hosts-file rewrite and a SIGHUP, with the configuration (and the process) as is. */
+        fprintf(f, "# dnsmasq caps leases at 1000 unless told: room for the range and as many "
+                   "reservations\n# as a network may have.\n"
                    "dhcp-lease-max=%u\n",
-                vnet_dhcp_range_size(d) + d->n_hosts);
+                vnet_dhcp_range_size(d) + VNET_DHCP_HOSTS_MAX);
         if (hands_out_router(c->mode))
                 fprintf(f, "# Guests reach the outside through the gateway.\n"
                            "dhcp-option=option:router,%s\n",

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "dhcp.h"
 #include "model.h"
 
 static const char *const mode_names[_VNET_MODE_MAX] = {
@@ -366,6 +367,9 @@ int vnet_network_validate(const struct vnet_network *n, struct vnet_err *e)
                 snprintf(buf, sizeof(buf), "%s/%u", inet_ntop(AF_INET, &n->ipv4.addr, ifn,
                                                               sizeof(ifn)) ?: "", n->ipv4.prefix);
                 r = vnet_parse_ipv4_gateway(buf, &tmp, "ipv4", e);
+                if (r < 0)
+                        return r;
+                r = vnet_dhcp_validate(&n->dhcp, &n->ipv4, e);
                 if (r < 0)
                         return r;
         } else if (n->mode == VNET_MODE_NAT || n->mode == VNET_MODE_ROUTED) {

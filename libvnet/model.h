@@ -46,6 +46,37 @@ struct vnet_principals {
         char v[VNET_ALLOW_MAX][VNET_PRINCIPAL_MAX + 1];
 };
 
+/* DHCP and DNS for guests (dhcp.h has the parsers and checks). */
+#define VNET_HOSTNAME_MAX        63  /* one DNS label (RFC 1123) */
+#define VNET_DOMAIN_MAX          253 /* a DNS name in text form, without the final dot */
+#define VNET_DHCP_FORWARDERS_MAX 8
+/* Fixed so that struct vnet_dhcp copies by value like struct vnet_network; a /24 has 253
+ * guest addresses, so every one of them can be reserved. */
+#define VNET_DHCP_HOSTS_MAX      256
+/* dnsmasq raises anything shorter to 2 minutes anyway ("leases of a minute or less confuse
+ * some clients"); a year bounds how long a stale lease can pin an address. */
+#define VNET_LEASE_MIN           120u
+#define VNET_LEASE_MAX           (365u * 24 * 3600)
+#define VNET_LEASE_DEFAULT       3600u
+
+/* A static reservation: this MAC always gets this address (and this name, when given). */
+struct vnet_dhcp_host {
+        uint8_t mac[6];
+        struct in_addr ip;
+        char hostname[VNET_HOSTNAME_MAX + 1]; /* "" for none */
+};
+
+struct vnet_dhcp {
+        bool enabled;                  /* DHCP; DNS is served whenever dnsmasq runs */
+        struct in_addr start, end;     /* dynamic range, inclusive */
+        unsigned lease_seconds;
+        char domain[VNET_DOMAIN_MAX + 1];
+        struct in_addr forwarders[VNET_DHCP_FORWARDERS_MAX]; /* none: no upstream at all */
+        unsigned n_forwarders;
+        struct vnet_dhcp_host hosts[VNET_DHCP_HOSTS_MAX];
+        unsigned n_hosts;
+};
+
 struct vnet_network {
         char name[VNET_NAME_MAX + 1];
         char bridge[VNET_IFNAME_MAX + 1]; /* "" until allocated */
@@ -59,6 +90,7 @@ struct vnet_network {
         bool transient;
         struct vnet_principals allow_users;  /* may open TAPs through the bridge helper */
         struct vnet_principals allow_groups;
+        struct vnet_dhcp dhcp; /* meaningful when the network has an IPv4 address */
 };
 
 #define VNET_QUEUES_MAX 64

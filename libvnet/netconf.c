@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dhcp.h"
 #include "fileio.h"
 #include "netconf.h"
 
 struct parse_state {
         struct vnet_network *n;
+        struct vnet_dhcp_input *dhcp; /* resolved once the whole file, with [IPv4], is read */
         struct vnet_err *e;
         int r;
 };
@@ -25,6 +28,12 @@ enum key_kind {
         KEY_IPV4,
         KEY_ALLOW_USERS,
         KEY_ALLOW_GROUPS,
+        KEY_DHCP_ENABLED,
+        KEY_DHCP_RANGE,
+        KEY_LEASE_TIME,
+        KEY_HOST,
+        KEY_DOMAIN,
+        KEY_FORWARDERS,
 };
 
 static const struct key {
@@ -42,7 +51,32 @@ static const struct key {
         { "Network", "AllowUsers", "allow_users", KEY_ALLOW_USERS },
         { "Network", "AllowGroups", "allow_groups", KEY_ALLOW_GROUPS },
         { "IPv4", "Address", "ipv4", KEY_IPV4 },
+        { "DHCP", "Enabled", "dhcp", KEY_DHCP_ENABLED },
+        { "DHCP", "Range", "dhcp", KEY_DHCP_RANGE },
+        { "DHCP", "LeaseTime", "lease-time", KEY_LEASE_TIME },
+        { "DHCP", "Host", "host", KEY_HOST },
+        { "DNS", "Domain", "domain", KEY_DOMAIN },
+        { "DNS", "Forwarders", "dns-forwarder", KEY_FORWARDERS },
 };
+
+static int add_forwarders(struct vnet_dhcp_input *in, const char *v, const char *field,
+                          struct vnet_err *e)
+{
+        char buf[1024], *save = NULL;
+        int r = 0;
+
+        if (snprintf(buf, sizeof(buf), "%s", v) >= (int)sizeof(buf))
+                return vnet_err_set(e, field, "invalid %s: too long", field);
+        for (char *t = strtok_r(buf, " \t", &save); t && r == 0; t = strtok_r(NULL, " \t", &save)) {
+                if (in->n_forwarders >= VNET_DHCP_FORWARDERS_MAX)
+                        return vnet_err_set(e, field, "invalid %s: at most %d", field,
+                                            VNET_DHCP_FORWARDERS_MAX);
+                r = vnet_parse_ipv4_addr(t, &in->forwarders[in->n_forwarders], field, e);
+                if (r == 0)
+                        in->n_forwarders++;
+        }
+        return r;
+}
 
 /* A space-separated list, as systemd writes lists; repeated keys add to it. */
 static int add_list(struct vnet_principals *p, const char *v, const char *field,
@@ -58,9 +92,12 @@ static int add_list(struct vnet_principals *p, const char *v, const char *field,
         return r;
 }
 
-static int set_value(const struct key *k, const char *v, struct vnet_network *n,
-                     struct vnet_err *e)
+static int set_value(const struct key *k, const char *v, struct parse_state *st)
 {
+        struct vnet_network *n = st->n;
+        struct vnet_dhcp_input *d = st->dhcp;
+        struct vnet_err *e = st->e;
+        bool b;
         int r = 0;
 
         switch (k->kind) {
@@ -100,6 +137,35 @@ static int set_value(const struct key *k, const char *v, struct vnet_network *n,
         case KEY_ALLOW_GROUPS:
                 r = add_list(&n->allow_groups, v, k->field, e);
                 break;
+        case KEY_DHCP_ENABLED:
+                r = vnet_parse_bool(v, &b, k->field, e);
+                d->enabled = b;
+                break;
+        case KEY_DHCP_RANGE:
+                if (snprintf(d->range, sizeof(d->range), "%s", v) >= (int)sizeof(d->range))
+                        r = vnet_err_set(e, k->field, "invalid dhcp range: too long");
+                break;
+        case KEY_LEASE_TIME:
+                r = vnet_parse_lease_time(v, &d->lease_seconds, k->field, e);
+                break;
+        case KEY_HOST:
+                if (d->n_hosts >= VNET_DHCP_HOSTS_MAX)
+                        return vnet_err_set(e, k->field, "invalid host: at most %d",
+                                            VNET_DHCP_HOSTS_MAX);
+                r = vnet_parse_dhcp_host(v, &d->hosts[d->n_hosts], k->field, e);
+                if (r == 0)
+                        d->n_hosts++;
+                break;
+        case KEY_DOMAIN:
+                r = vnet_parse_domain(v, k->field, e);
+                if (r == 0) {
+                        d->has_domain = true;
+                        snprintf(d->domain, sizeof(d->domain), "%s", v);
+                }
+                break;
+        case KEY_FORWARDERS:
+                r = add_forwarders(d, v, k->field, e);
+                break;
         }
         return r;
 }
@@ -116,7 +182,7 @@ static int handle(void *user, const char *section, const char *name, const char 
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
                 if (strcmp(section, keys[i].section) != 0 || strcmp(name, keys[i].key) != 0)
                         continue;
-                st->r = set_value(&keys[i], value, st->n, st->e);
+                st->r = set_value(&keys[i], value, st);
                 return st->r == 0;
         }
         st->r = vnet_err_set(st->e, name, "unknown key '%.40s' in section [%.40s]", name,
@@ -126,15 +192,18 @@ static int handle(void *user, const char *section, const char *name, const char 
 
 int vnet_netconf_parse(FILE *f, const char *name, struct vnet_network *n, struct vnet_err *e)
 {
-        struct parse_state st = { .n = n, .e = e };
+        struct vnet_dhcp_input dhcp;
+        struct parse_state st = { .n = n, .dhcp = &dhcp, .e = e };
         char msg[sizeof(e->message)], field[sizeof(e->field)];
         int line, r;
+
 
         vnet_network_init(n, NULL);
         r = vnet_parse_name(name, "name", e);
         if (r < 0)
                 return r;
         snprintf(n->name, sizeof(n->name), "%s", name);
+        vnet_dhcp_input_init(&dhcp);
         line = ini_parse_file(f, handle, &st);
         if (line < 0)
                 return line == -1 ? -EIO : -ENOMEM;
@@ -146,6 +215,9 @@ int vnet_netconf_parse(FILE *f, const char *name, struct vnet_network *n, struct
                 vnet_err_set(e, field, "line %d: %s", line, msg);
                 return -EINVAL;
         }
+        r = vnet_dhcp_resolve(&dhcp, n->name, &n->ipv4, &n->dhcp, e);
+        if (r < 0)
+                return r;
         return vnet_network_validate(n, e);
 }
 
@@ -182,6 +254,30 @@ static void write_list(FILE *f, const char *key, const struct vnet_principals *p
         fputc('\n', f);
 }
 
+static void write_dhcp(FILE *f, const struct vnet_dhcp *d)
+{
+        char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], mac[18];
+
+        fprintf(f, "\n[DHCP]\nEnabled=%s\n", d->enabled ? "yes" : "no");
+        fprintf(f, "Range=%s-%s\n", inet_ntop(AF_INET, &d->start, a, sizeof(a)),
+                inet_ntop(AF_INET, &d->end, b, sizeof(b)));
+        fprintf(f, "LeaseTime=%u\n", d->lease_seconds);
+        for (unsigned i = 0; i < d->n_hosts; i++) {
+                const struct vnet_dhcp_host *h = &d->hosts[i];
+                fprintf(f, "Host=%s,%s%s%s\n", vnet_mac_format(h->mac, mac),
+                        inet_ntop(AF_INET, &h->ip, a, sizeof(a)), h->hostname[0] ? "," : "",
+                        h->hostname);
+        }
+        fprintf(f, "\n[DNS]\nDomain=%s\n", d->domain);
+        if (d->n_forwarders) {
+                fprintf(f, "Forwarders=");
+                for (unsigned i = 0; i < d->n_forwarders; i++)
+                        fprintf(f, "%s%s", i ? " " : "",
+                                inet_ntop(AF_INET, &d->forwarders[i], a, sizeof(a)));
+                fputc('\n', f);
+        }
+}
+
 int vnet_netconf_format(const struct vnet_network *n, char **out)
 {
         char mac[18], ip[32];
@@ -204,8 +300,10 @@ int vnet_netconf_format(const struct vnet_network *n, char **out)
         fprintf(f, "Autostart=%s\n", n->autostart ? "yes" : "no");
         write_list(f, "AllowUsers", &n->allow_users);
         write_list(f, "AllowGroups", &n->allow_groups);
-        if (n->ipv4.prefix)
+        if (n->ipv4.prefix) {
                 fprintf(f, "\n[IPv4]\nAddress=%s\n", vnet_ipv4_format(&n->ipv4, ip));
+                write_dhcp(f, &n->dhcp);
+        }
         if (fclose(f) != 0) {
                 free(buf);
                 return -ENOMEM;

@@ -19,3 +19,6 @@ int vnet_network_from_json(const json_t *o, struct vnet_network *n, struct vnet_
  * adopted. The form of the state files and the core of the protocol's Port type. */
 json_t *vnet_port_to_json(const struct vnet_port *p);
 int vnet_port_from_json(const json_t *o, struct vnet_port *p, struct vnet_err *e);
+
+/* A reservation object {mac, ip, hostname?}, each value checked on its own. */
+int vnet_dhcp_host_from_json(const json_t *o, struct vnet_dhcp_host *h, struct vnet_err *e);

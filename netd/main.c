@@ -296,7 +296,8 @@ int main(int argc, char **argv)
         }
         r = manager_new(&(struct manager_config){ .config_dir = o.config_dir,
                                                   .state_dir = o.state_dir,
-                                                  .run_dir = o.run_dir },
+                                                  .run_dir = o.run_dir,
+                                                  .loop = l },
                         &m);
         if (r < 0) {
                 log_error("cannot initialise: %s", strerror(-r));

@@ -106,7 +106,7 @@ static int def_path(struct manager *m, const struct vnet_network *def, char *buf
         return snprintf(buf, len, "%s/%s.conf", dir, def->name) >= (int)len ? -ENAMETOOLONG : 0;
 }
 
-static int save_def(struct manager *m, const struct vnet_network *def)
+int mgr_save_def(struct manager *m, const struct vnet_network *def)
 {
         return vnet_netconf_save(def->transient ? m->transient_dir : m->defs_dir, def);
 }
@@ -414,6 +414,10 @@ static int bring_up(struct manager *m, struct net *n, bool subnet_checked, struc
                 if (r < 0)
                         goto fail_bridge;
         }
+        /* DHCP and DNS answer before the network is reported up. */
+        r = mgr_dns_start(m, n, e);
+        if (r < 0)
+                goto fail_dns;
         nft_net_of(&n->def, &nn);
         r = vnet_nft_batch_new(&b);
         if (r == 0)
@@ -424,7 +428,7 @@ static int bring_up(struct manager *m, struct net *n, bool subnet_checked, struc
         if (r < 0) {
                 mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot install firewall rules: %s",
                      strerror(-r));
-                goto fail_bridge;
+                goto fail_dns;
         }
         n->state = NET_RUNNING;
         n->error[0] = '\0';
@@ -432,6 +436,8 @@ static int bring_up(struct manager *m, struct net *n, bool subnet_checked, struc
         mgr_ports_converge(m, n, created);
         return 0;
 
+fail_dns:
+        mgr_dns_stop(m, n);
 fail_bridge:
         if (created)
                 vnet_link_delete(m->link, n->ifindex);
@@ -449,6 +455,7 @@ static int bring_down(struct manager *m, struct net *n, struct mgr_error *e)
         int r;
 
         mgr_ports_down(m, n);
+        mgr_dns_stop(m, n);
         /* Bridge first: once it is gone nothing can pass, so there is no moment in which the
          * bridge forwards without its rules. */
         if (n->ifindex > 0) {
@@ -546,7 +553,7 @@ static void settle_def(struct manager *m, struct net *n)
                 allocate_mac(m, &n->def);
                 changed = true;
         }
-        if (changed && (r = save_def(m, &n->def)) < 0)
+        if (changed && (r = mgr_save_def(m, &n->def)) < 0)
                 log_warning("network %s: cannot save its settled definition: %s", n->def.name,
                             strerror(-r));
 }
@@ -640,6 +647,11 @@ static int adopt(struct manager *m, struct net *n, struct mgr_error *e)
                 if (r < 0)
                         return r;
         }
+        /* A dnsmasq that will not start does not take the network down with it: its
+         * supervisor keeps trying, and show tells why. */
+        r = mgr_dns_start(m, n, e);
+        if (r < 0)
+                log_error("network %s: %s", n->def.name, e->err.message);
         n->state = NET_RUNNING;
         return 0;
 }
@@ -770,7 +782,7 @@ int manager_create(struct manager *m, const struct vnet_network *in, struct mgr_
                                     m->nets[i]->def.name);
 
         /* Desired state first: the definition is on disk before the kernel changes. */
-        r = save_def(m, &def);
+        r = mgr_save_def(m, &def);
         if (r < 0)
                 return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write the definition: %s",
                             strerror(-r));
@@ -840,6 +852,9 @@ int manager_destroy(struct manager *m, const char *name, struct mgr_error *e)
                 return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot remove the definition: %s",
                             strerror(-r));
         mgr_ports_forget(m, n);
+        struct dnsmasq_paths dp;
+        if (dnsmasq_paths(m->run_dir, m->state_dir, n->def.name, &dp) == 0)
+                vnet_unlink(dp.leases);
         log_info("network %s destroyed", name);
         remove_net(m, n);
         return 0;
@@ -866,7 +881,7 @@ int manager_set_mode(struct manager *m, const char *name, enum vnet_mode mode,
                 snprintf(e->err.field, sizeof(e->err.field), "mode");
                 goto restore;
         }
-        r = save_def(m, &n->def);
+        r = mgr_save_def(m, &n->def);
         if (r < 0) {
                 mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write the definition: %s", strerror(-r));
                 goto restore;
@@ -894,12 +909,15 @@ int manager_set_mode(struct manager *m, const char *name, enum vnet_mode mode,
                      strerror(-r));
                 goto restore_file;
         }
+        /* Isolated networks hand out no router: dnsmasq follows the mode. */
+        if (mgr_dns_start(m, n, e) < 0)
+                log_warning("network %s: %s", name, e->err.message);
 done:
         log_info("network %s: mode %s", name, vnet_mode_to_string(mode));
         return 0;
 
 restore_file:
-        if (save_def(m, &old) < 0)
+        if (mgr_save_def(m, &old) < 0)
                 log_error("network %s: cannot restore its definition file", name);
 restore:
         n->def = old;
@@ -908,8 +926,9 @@ restore:
 
 /* --- views ---------------------------------------------------------------------------------- */
 
-static json_t *status_json(const struct net *n)
+static json_t *status_json(struct manager *m, const struct net *n)
 {
+        struct dnsmasq_status st;
         json_t *o = vnet_network_to_json(&n->def);
 
         if (!o)
@@ -917,6 +936,13 @@ static json_t *status_json(const struct net *n)
         json_object_set_new(o, "state", json_string(net_state_to_string(n->state)));
         if (n->error[0])
                 json_object_set_new(o, "error", json_string(n->error));
+        if (n->state == NET_RUNNING && dnsmasq_status(m->dns, n->def.name, &st) == 0) {
+                json_t *d = json_pack("{s:i, s:b, s:i}", "pid", (json_int_t)st.pid, "running",
+                                      st.running, "restarts", (json_int_t)st.restarts);
+                if (d && st.last_exit[0])
+                        json_object_set_new(d, "last_exit", json_string(st.last_exit));
+                json_object_set_new(o, "dnsmasq", d);
+        }
         return o;
 }
 
@@ -929,7 +955,7 @@ json_t *manager_network_json(struct manager *m, const char *name)
 {
         struct net *n = mgr_find(m, name);
 
-        return n ? status_json(n) : NULL;
+        return n ? status_json(m, n) : NULL;
 }
 
 json_t *manager_list_json(struct manager *m)
@@ -940,7 +966,7 @@ json_t *manager_list_json(struct manager *m)
         if (m->n_nets)
                 qsort(m->nets, m->n_nets, sizeof(*m->nets), cmp_net);
         for (size_t i = 0; a && i < m->n_nets; i++)
-                json_array_append_new(a, status_json(m->nets[i]));
+                json_array_append_new(a, status_json(m, m->nets[i]));
         return a;
 }
 
@@ -974,6 +1000,9 @@ int manager_new(const struct manager_config *cfg, struct manager **ret)
         r = vnet_nft_open(&m->nft);
         if (r < 0)
                 goto fail;
+        r = dnsmasq_sup_new(cfg->loop, m->run_dir, m->state_dir, NULL, &m->dns);
+        if (r < 0)
+                goto fail;
         r = ports_new(m->state_dir, &m->ports);
         if (r == 0)
                 r = ports_load(m->ports);
@@ -998,6 +1027,7 @@ void manager_free(struct manager *m)
         if (m->nft)
                 vnet_nft_close(m->nft);
         ports_free(m->ports);
+        dnsmasq_sup_free(m->dns);
         free(m->config_dir);
         free(m->state_dir);
         free(m->run_dir);

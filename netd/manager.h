@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "dhcp.h"
+#include "loop.h"
 #include "model.h"
 
 struct manager;
@@ -42,6 +44,7 @@ struct manager_config {
         const char *config_dir; /* definitions in CONFIG_DIR/networks */
         const char *state_dir;
         const char *run_dir; /* runtime records in RUN_DIR/networks, transient definitions */
+        struct loop *loop;   /* for the dnsmasq children */
 };
 
 int manager_new(const struct manager_config *cfg, struct manager **ret);
@@ -79,6 +82,8 @@ struct mgr_caller {
 };
 
 struct mgr_port_request {
+        const char *ip;       /* with hostname: a static DHCP reservation for the port's MAC */
+        const char *hostname;
         const char *network;
         const char *ifname; /* NULL: allocate vnetN */
         const char *mac;    /* NULL: allocate */
@@ -112,3 +117,14 @@ void manager_link_event(struct manager *m, int ifindex, const char *ifname, bool
                         int master, bool carrier);
 /* Link events were lost: re-reads the state of every port from the kernel. */
 void manager_link_resync(struct manager *m);
+
+/* --- DHCP reservations and leases ------------------------------------------------------------ */
+
+int manager_host_add(struct manager *m, const char *network, const struct vnet_dhcp_host *h,
+                     struct mgr_error *e);
+int manager_host_remove(struct manager *m, const char *network, const uint8_t mac[6],
+                        struct mgr_error *e);
+/* Host objects of @network, or NULL with @e filled. */
+json_t *manager_hosts_json(struct manager *m, const char *network, struct mgr_error *e);
+/* Lease objects (mac, address, hostname, expires) from dnsmasq's lease file. */
+json_t *manager_leases_json(struct manager *m, const char *network, struct mgr_error *e);

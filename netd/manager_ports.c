@@ -12,6 +12,7 @@
 #include "log.h"
 #include "manager_private.h"
 #include "network_json.h"
+#include "dhcp.h"
 #include "tap.h"
 
 static const char *port_state(struct manager *m, const struct port *pt)
@@ -364,10 +365,74 @@ static int adopt_port(struct manager *m, struct net *n, const struct vnet_link_i
         return 0;
 }
 
+/* The static reservation asked for with a port (--ip, --hostname), checked against the
+ * network before anything is made: *out is the network's DHCP settings with it added, or NULL
+ * when none was asked for. */
+static int plan_reservation(struct net *n, const struct mgr_port_request *req,
+                            const uint8_t mac[6], struct vnet_dhcp **out, struct mgr_error *e)
+{
+        struct vnet_dhcp_host h = { 0 };
+        int r;
+
+        *out = NULL;
+        if (!req->ip && !req->hostname)
+                return 0;
+        if (!req->ip)
+                return mgr_fail(e, MGR_ERR_INVALID, 0, "hostname",
+                                "invalid hostname: a reservation needs an address (ip)");
+        if (!n->def.ipv4.prefix)
+                return mgr_fail(e, MGR_ERR_INVALID, 0, "ip",
+                                "invalid ip: network '%s' has no IPv4 address", n->def.name);
+        memcpy(h.mac, mac, 6);
+        r = vnet_parse_ipv4_addr(req->ip, &h.ip, "ip", &e->err);
+        if (r == 0 && req->hostname) {
+                r = vnet_parse_hostname(req->hostname, "hostname", &e->err);
+                if (r == 0)
+                        snprintf(h.hostname, sizeof(h.hostname), "%s", req->hostname);
+        }
+        if (r < 0) {
+                e->kind = MGR_ERR_INVALID;
+                return -EINVAL;
+        }
+        *out = malloc(sizeof(**out));
+        if (!*out)
+                return -ENOMEM;
+        **out = n->def.dhcp;
+        /* A reservation this MAC already had is replaced by the one asked for now. */
+        vnet_dhcp_host_remove(*out, mac);
+        r = vnet_dhcp_host_add(*out, &n->def.ipv4, &h, &e->err);
+        if (r < 0) {
+                free(*out);
+                *out = NULL;
+                e->kind = MGR_ERR_INVALID;
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static void commit_reservation(struct manager *m, struct net *n, struct vnet_dhcp *planned)
+{
+        struct mgr_error e = { 0 };
+        struct vnet_dhcp *old;
+
+        if (!planned)
+                return;
+        old = malloc(sizeof(*old));
+        if (old) {
+                *old = n->def.dhcp;
+                n->def.dhcp = *planned;
+                if (mgr_dns_hosts_changed(m, n, old, &e) < 0)
+                        log_error("network %s: %s", n->def.name, e.err.message);
+        }
+        free(old);
+        free(planned);
+}
+
 int manager_port_attach(struct manager *m, const struct mgr_port_request *req,
                         const struct mgr_caller *caller, char *ifname_out, struct mgr_error *e)
 {
         struct vnet_port p = { .owner = -1, .group = -1, .queues = req->queues ? req->queues : 1 };
+        struct vnet_dhcp *planned = NULL;
         struct vnet_link_info info;
         struct port *pt, *other;
         struct net *n;
@@ -406,10 +471,16 @@ int manager_port_attach(struct manager *m, const struct mgr_port_request *req,
                                                 "own queues");
                         r = pick_mac(m, n->def.name, req->ifname, req->mac, p.mac, e);
                         if (r == 0)
-                                r = adopt_port(m, n, &info, p.mac, p.owner, p.group, e);
+                                r = plan_reservation(n, req, p.mac, &planned, e);
                         if (r == 0)
-                                snprintf(ifname_out, VNET_IFNAME_MAX + 1, "%s", req->ifname);
-                        return r;
+                                r = adopt_port(m, n, &info, p.mac, p.owner, p.group, e);
+                        if (r < 0) {
+                                free(planned);
+                                return r;
+                        }
+                        commit_reservation(m, n, planned);
+                        snprintf(ifname_out, VNET_IFNAME_MAX + 1, "%s", req->ifname);
+                        return 0;
                 }
                 if (r != -ENODEV)
                         return mgr_fail(e, MGR_ERR_SYSTEM, -r, "ifname", "cannot look up %s: %s",
@@ -421,16 +492,21 @@ int manager_port_attach(struct manager *m, const struct mgr_port_request *req,
                         return r;
         }
         r = pick_mac(m, n->def.name, p.ifname, req->mac, p.mac, e);
+        if (r == 0)
+                r = plan_reservation(n, req, p.mac, &planned, e);
         if (r < 0)
                 return r;
         snprintf(p.network, sizeof(p.network), "%s", n->def.name);
 
         r = ports_add(m->ports, &p, &pt);
-        if (r < 0)
+        if (r < 0) {
+                free(planned);
                 return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot record the port: %s",
                                 strerror(-r));
+        }
         r = create_tap(m, n, pt);
         if (r < 0) {
+                free(planned);
                 ports_remove(m->ports, pt);
                 if (r == -EEXIST)
                         return mgr_fail(e, MGR_ERR_INVALID, 0, "ifname",
@@ -438,6 +514,7 @@ int manager_port_attach(struct manager *m, const struct mgr_port_request *req,
                 return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot create TAP %s: %s", p.ifname,
                                 strerror(-r));
         }
+        commit_reservation(m, n, planned);
         snprintf(ifname_out, VNET_IFNAME_MAX + 1, "%s", p.ifname);
         log_info("port %s attached to network %s", p.ifname, n->def.name);
         return 0;
@@ -446,6 +523,7 @@ int manager_port_attach(struct manager *m, const struct mgr_port_request *req,
 int manager_port_detach(struct manager *m, const char *network, const char *ifname,
                         struct mgr_error *e)
 {
+        char net[sizeof(((struct vnet_port *)0)->network)];
         struct port *pt;
         int ifindex, r;
 
@@ -461,8 +539,13 @@ int manager_port_detach(struct manager *m, const char *network, const char *ifna
         if (!pt || strcmp(pt->p.network, network) != 0)
                 return mgr_fail(e, MGR_ERR_PORT_NOT_FOUND, 0, "ifname",
                                 "%s is not a port of network '%s'", ifname, network);
+        /* @network may be the port's own (manager_port_down), which goes with it below. */
+        snprintf(net, sizeof(net), "%s", network);
         ifindex = pt->ifindex;
         pt->ifindex = 0; /* its deletion comes back as an event; it is no news */
+        /* The dynamic lease goes with the port, so the address is free again; a static
+         * reservation of the MAC stays. */
+        mgr_dns_release(m, mgr_find(m, network), pt->p.mac);
         if (ifindex <= 0 && !pt->p.adopted) {
                 struct vnet_link_info info;
                 if (vnet_link_get(m->link, ifname, &info) == 0 && strcmp(info.kind, "tun") == 0)
@@ -473,7 +556,7 @@ int manager_port_detach(struct manager *m, const char *network, const char *ifna
         if (r < 0)
                 log_warning("port %s: cannot remove its reservation file: %s", ifname,
                             strerror(-r));
-        log_info("port %s detached from network %s", ifname, network);
+        log_info("port %s detached from network %s", ifname, net);
         return 0;
 }
 

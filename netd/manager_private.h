@@ -2,6 +2,7 @@
 /* What the manager's files share: manager.c (networks) and manager_ports.c (guest ports). */
 #pragma once
 
+#include "dnsmasq.h"
 #include "link.h"
 #include "manager.h"
 #include "nft.h"
@@ -27,12 +28,15 @@ struct manager {
         struct net **nets;
         size_t n_nets;
         struct ports *ports;
+        struct dnsmasq_sup *dns;
 };
 
 
 int mgr_fail(struct mgr_error *e, enum mgr_error_kind kind, int errnum, const char *field,
              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 struct net *mgr_find(struct manager *m, const char *name);
+/* Writes the definition where it belongs (CONFIG_DIR, or RUN_DIR when transient). */
+int mgr_save_def(struct manager *m, const struct vnet_network *def);
 struct net *mgr_find_by_bridge(struct manager *m, const char *bridge);
 
 /* Root, or a user or group in the network's allow lists. */
@@ -47,3 +51,13 @@ void mgr_ports_down(struct manager *m, struct net *n);
 void mgr_ports_forget(struct manager *m, struct net *n);
 /* At start-up: reservations of networks that are no longer defined go, with their TAPs. */
 void mgr_ports_reap_orphans(struct manager *m);
+
+/* dnsmasq of network @n: started (or adopted, or reconfigured) to match its definition;
+ * nothing for a network without an address. */
+int mgr_dns_start(struct manager *m, struct net *n, struct mgr_error *e);
+void mgr_dns_stop(struct manager *m, struct net *n);
+/* The lease of @mac on @n, if any, is given back (dhcp_release), so the address is free. */
+void mgr_dns_release(struct manager *m, struct net *n, const uint8_t mac[6]);
+/* Saves @n's definition after a change of its reservations, and tells dnsmasq. */
+int mgr_dns_hosts_changed(struct manager *m, struct net *n, const struct vnet_dhcp *old,
+                          struct mgr_error *e);

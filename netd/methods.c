@@ -4,6 +4,7 @@
 
 #include "io_vnet_varlink.h" /* generated from libvnet/io.vnet.varlink */
 #include "methods.h"
+#include "dhcp.h"
 #include "network_json.h"
 #include "varlink.h"
 
@@ -238,7 +239,9 @@ static json_t *m_attach(struct manager *m, const struct server_peer *peer, json_
             opt_string(params, "ifname", &req.ifname, &err) < 0 ||
             opt_string(params, "mac", &req.mac, &err) < 0 ||
             opt_string(params, "owner", &req.owner, &err) < 0 ||
-            opt_string(params, "group", &req.group, &err) < 0)
+            opt_string(params, "group", &req.group, &err) < 0 ||
+            opt_string(params, "ip", &req.ip, &err) < 0 ||
+            opt_string(params, "hostname", &req.hostname, &err) < 0)
                 return err;
         if (!req.network)
                 return invalid("network", "missing network");
@@ -361,6 +364,87 @@ static json_t *m_open_tap(struct manager *m, const struct server_peer *peer, jso
         return reply;
 }
 
+/* --- DHCP reservations and leases ---------------------------------------------------------- */
+
+static json_t *hosts_reply(struct manager *m, const char *net)
+{
+        struct mgr_error e = { 0 };
+        json_t *a = manager_hosts_json(m, net, &e);
+
+        if (!a)
+                return error_reply(&e, net);
+        return varlink_reply_new(json_pack("{s:o}", "hosts", a));
+}
+
+static json_t *m_host_add(struct manager *m, const struct server_peer *peer, json_t *params)
+{
+        struct vnet_dhcp_host h;
+        struct mgr_error e = { 0 };
+        const char *net = NULL;
+        json_t *err = NULL;
+
+        (void)peer;
+        if (opt_string(params, "network", &net, &err) < 0)
+                return err;
+        if (!net)
+                return invalid("network", "missing network");
+        if (vnet_dhcp_host_from_json(json_object_get(params, "host"), &h, &e.err) < 0)
+                return invalid(e.err.field, e.err.message);
+        if (manager_host_add(m, net, &h, &e) < 0)
+                return error_reply(&e, net);
+        return hosts_reply(m, net);
+}
+
+static json_t *m_host_remove(struct manager *m, const struct server_peer *peer, json_t *params)
+{
+        struct mgr_error e = { 0 };
+        const char *net = NULL, *mac = NULL;
+        uint8_t addr[6];
+        json_t *err = NULL;
+
+        (void)peer;
+        if (opt_string(params, "network", &net, &err) < 0 ||
+            opt_string(params, "mac", &mac, &err) < 0)
+                return err;
+        if (!net)
+                return invalid("network", "missing network");
+        if (vnet_parse_mac(mac, addr, "mac", &e.err) < 0)
+                return invalid("mac", mac ? e.err.message : "missing mac");
+        if (manager_host_remove(m, net, addr, &e) < 0)
+                return error_reply(&e, net);
+        return hosts_reply(m, net);
+}
+
+static json_t *m_hosts(struct manager *m, const struct server_peer *peer, json_t *params)
+{
+        const char *net = NULL;
+        json_t *err = NULL;
+
+        (void)peer;
+        if (opt_string(params, "network", &net, &err) < 0)
+                return err;
+        if (!net)
+                return invalid("network", "missing network");
+        return hosts_reply(m, net);
+}
+
+static json_t *m_leases(struct manager *m, const struct server_peer *peer, json_t *params)
+{
+        struct mgr_error e = { 0 };
+        const char *net = NULL;
+        json_t *err = NULL, *a;
+
+        (void)peer;
+        if (opt_string(params, "network", &net, &err) < 0)
+                return err;
+        if (!net)
+                return invalid("network", "missing network");
+        a = manager_leases_json(m, net, &e);
+        if (!a)
+                return error_reply(&e, net);
+        return varlink_reply_new(json_pack("{s:o}", "leases", a));
+}
+
 /* Methods that do not look at the caller. */
 #define PLAIN(fn)                                                                              \
         static json_t *fn##_p(struct manager *m, const struct server_peer *peer, json_t *p)   \
@@ -395,6 +479,10 @@ static const struct method {
         { "io.vnet.AttachPort", m_attach, true },
         { "io.vnet.DetachPort", m_detach, true },
         { "io.vnet.ListPorts", m_ports, false },
+        { "io.vnet.AddHost", m_host_add, true },
+        { "io.vnet.RemoveHost", m_host_remove, true },
+        { "io.vnet.ListHosts", m_hosts, false },
+        { "io.vnet.ListLeases", m_leases, false },
         /* These check the caller against the network's allow lists themselves. */
         { "io.vnet.PortUp", m_port_up, false },
         { "io.vnet.PortDown", m_port_down, false },

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dhcp.h"
 #include "netconf.h"
 #include "network_json.h"
 
@@ -58,6 +59,14 @@ static void round_trip(void **state)
         assert_int_equal(vnet_parse_mac("52:54:00:aa:bb:cc", n.mac, "mac", &e), 0);
         n.has_mac = true;
         assert_int_equal(vnet_parse_ipv4_gateway("10.20.0.1/16", &n.ipv4, "ipv4", &e), 0);
+        assert_int_equal(vnet_dhcp_init_defaults(&n.dhcp, n.name, &n.ipv4), 0);
+        struct vnet_dhcp_host h = { .mac = { 0x52, 0x54, 0, 1, 2, 3 } };
+        assert_int_equal(vnet_parse_ipv4_addr("10.20.0.9", &h.ip, "ip", &e), 0);
+        strcpy(h.hostname, "web");
+        assert_int_equal(vnet_dhcp_host_add(&n.dhcp, &n.ipv4, &h, &e), 0);
+        n.dhcp.lease_seconds = 7200;
+        assert_int_equal(vnet_parse_ipv4_addr("10.99.0.53", &n.dhcp.forwarders[0], "f", &e), 0);
+        n.dhcp.n_forwarders = 1;
         assert_int_equal(vnet_principals_add(&n.allow_users, "alice", "allow_users", &e), 0);
         assert_int_equal(vnet_principals_add(&n.allow_users, "1000", "allow_users", &e), 0);
         assert_int_equal(vnet_principals_add(&n.allow_groups, "kvm", "allow_groups", &e), 0);
@@ -102,6 +111,16 @@ static void bad_files(void **state)
                 { "[Network]\nSTP=perhaps\n[IPv4]\nAddress=10.0.0.1/24\n", "stp" },
                 { "[Network]\nMode=open\nAllowUsers=alice bad/name\n", "allow_users" },
                 { "[Network]\nMode=open\nAllowGroups=kvm kvm\n", "allow_groups" },
+                { "[IPv4]\nAddress=10.0.0.1/24\n[DHCP]\nRange=10.0.1.2-10.0.1.9\n", "dhcp" },
+                { "[IPv4]\nAddress=10.0.0.1/24\n[DHCP]\nRange=10.0.0.9-10.0.0.2\n", "dhcp" },
+                { "[IPv4]\nAddress=10.0.0.1/24\n[DHCP]\nLeaseTime=10s\n", "lease-time" },
+                { "[IPv4]\nAddress=10.0.0.1/24\n[DHCP]\nHost=52:54:00:00:00:01,10.0.0.1\n",
+                  "address" },
+                { "[IPv4]\nAddress=10.0.0.1/24\n[DHCP]\nHost=52:54:00:00:00:01,10.0.0.5,a b\n",
+                  "host" },
+                { "[IPv4]\nAddress=10.0.0.1/24\n[DNS]\nDomain=-bad-\n", "domain" },
+                { "[IPv4]\nAddress=10.0.0.1/24\n[DNS]\nForwarders=1.2.3\n", "dns-forwarder" },
+                { "[Network]\nMode=isolated\n[DHCP]\nEnabled=yes\n", "dhcp" },
         };
         struct vnet_network n;
         (void)state;
@@ -129,6 +148,10 @@ static void json_round_trip(void **state)
         vnet_network_init(&n, "default");
         strcpy(n.bridge, "virbr0");
         assert_int_equal(vnet_parse_ipv4_gateway("192.168.122.1/24", &n.ipv4, "ipv4", &e), 0);
+        assert_int_equal(vnet_dhcp_init_defaults(&n.dhcp, n.name, &n.ipv4), 0);
+        struct vnet_dhcp_host h = { .mac = { 0x52, 0x54, 0, 9, 9, 9 } };
+        assert_int_equal(vnet_parse_ipv4_addr("192.168.122.50", &h.ip, "ip", &e), 0);
+        assert_int_equal(vnet_dhcp_host_add(&n.dhcp, &n.ipv4, &h, &e), 0);
         assert_int_equal(vnet_parse_mac("52:54:00:01:02:03", n.mac, "mac", &e), 0);
         n.has_mac = true;
         n.autostart = true;
