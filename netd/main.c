@@ -224,7 +224,7 @@ static void on_signal(struct loop *l, int fd, uint32_t events, void *userdata)
 {
         struct signalfd_siginfo si;
 
-        (void)events, (void)userdata;
+        (void)events;
         while (read(fd, &si, sizeof(si)) == sizeof(si)) {
                 switch (si.ssi_signo) {
                 case SIGTERM:
@@ -232,9 +232,14 @@ static void on_signal(struct loop *l, int fd, uint32_t events, void *userdata)
                         log_info("signal %d: exiting; networks keep running", (int)si.ssi_signo);
                         loop_quit(l, 0);
                         break;
-                case SIGHUP:
-                        log_info("SIGHUP: reload is not supported yet; ignored");
+                case SIGHUP: {
+                        int r = manager_reload(userdata);
+                        if (r < 0)
+                                log_error("reload failed: %s", strerror(-r));
+                        else
+                                log_info("SIGHUP: definitions reloaded");
                         break;
+                }
                 }
         }
 }
@@ -290,7 +295,7 @@ int main(int argc, char **argv)
         sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 
         r = loop_new(&l);
-        if (r < 0 || sfd < 0 || (r = loop_add(l, sfd, EPOLLIN, on_signal, NULL)) < 0) {
+        if (r < 0 || sfd < 0) {
                 log_error("cannot set up the event loop: %s", strerror(r < 0 ? -r : errno));
                 goto out;
         }
@@ -301,6 +306,11 @@ int main(int argc, char **argv)
                         &m);
         if (r < 0) {
                 log_error("cannot initialise: %s", strerror(-r));
+                goto out;
+        }
+        r = loop_add(l, sfd, EPOLLIN, on_signal, m);
+        if (r < 0) {
+                log_error("cannot watch signals: %s", strerror(-r));
                 goto out;
         }
         /* Listening before the start-up reconcile: a VMM that goes away meanwhile is seen. */

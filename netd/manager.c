@@ -1036,3 +1036,204 @@ void manager_free(struct manager *m)
         free(m->records_dir);
         free(m);
 }
+
+/* --- reload: the definitions on disk, converged to ------------------------------------------ */
+
+static bool dhcp_equal(const struct vnet_dhcp *a, const struct vnet_dhcp *b)
+{
+        if (a->enabled != b->enabled || a->start.s_addr != b->start.s_addr ||
+            a->end.s_addr != b->end.s_addr || a->lease_seconds != b->lease_seconds ||
+            strcmp(a->domain, b->domain) != 0 || a->n_forwarders != b->n_forwarders ||
+            a->n_hosts != b->n_hosts)
+                return false;
+        for (unsigned i = 0; i < a->n_forwarders; i++)
+                if (a->forwarders[i].s_addr != b->forwarders[i].s_addr)
+                        return false;
+        for (unsigned i = 0; i < a->n_hosts; i++)
+                if (memcmp(a->hosts[i].mac, b->hosts[i].mac, 6) != 0 ||
+                    a->hosts[i].ip.s_addr != b->hosts[i].ip.s_addr ||
+                    strcmp(a->hosts[i].hostname, b->hosts[i].hostname) != 0)
+                        return false;
+        return true;
+}
+
+/* What the kernel sees of a network: the bridge, its address, the rules. */
+static bool kernel_equal(const struct vnet_network *a, const struct vnet_network *b)
+{
+        return strcmp(a->bridge, b->bridge) == 0 && a->mode == b->mode &&
+               a->ipv4.addr.s_addr == b->ipv4.addr.s_addr && a->ipv4.prefix == b->ipv4.prefix &&
+               a->mtu == b->mtu && a->stp == b->stp && a->has_mac == b->has_mac &&
+               (!a->has_mac || memcmp(a->mac, b->mac, 6) == 0);
+}
+
+/* Changes a running network in place to @def: the bridge converged (same device), the rules
+ * replaced in one transaction when mode or address changed, dnsmasq reconfigured. A new
+ * bridge name means a new bridge: down, then up. */
+static int change_running(struct manager *m, struct net *n, const struct vnet_network *def,
+                          struct mgr_error *e)
+{
+        struct vnet_network old = n->def;
+        struct vnet_nft_batch *b = NULL;
+        struct vnet_nft_net old_nn, new_nn;
+        int r;
+
+        if (strcmp(old.bridge, def->bridge) != 0) {
+                r = bring_down(m, n, e);
+                n->def = *def;
+                return r < 0 ? r : bring_up(m, n, false, e);
+        }
+        if (def->ipv4.prefix && (def->ipv4.addr.s_addr != old.ipv4.addr.s_addr ||
+                                 def->ipv4.prefix != old.ipv4.prefix)) {
+                r = check_subnet(m, def, n->ifindex, e);
+                if (r < 0)
+                        return r;
+        }
+        n->def = *def;
+        r = converge_bridge(m, n, n->ifindex, e);
+        if (r < 0)
+                goto fail;
+        if (old.mode != def->mode || old.ipv4.addr.s_addr != def->ipv4.addr.s_addr ||
+            old.ipv4.prefix != def->ipv4.prefix) {
+                if (needs_forwarding(def->mode) && (r = enable_forwarding(e)) < 0)
+                        goto fail;
+                nft_net_of(&old, &old_nn);
+                nft_net_of(def, &new_nn);
+                r = vnet_nft_batch_new(&b);
+                if (r == 0)
+                        r = vnet_nft_batch_del_network(b, &old_nn);
+                if (r == 0)
+                        r = vnet_nft_batch_add_network(b, &new_nn);
+                if (r == 0)
+                        r = commit(m, b);
+                vnet_nft_batch_free(b);
+                if (r < 0) {
+                        mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot change firewall rules: %s",
+                                 strerror(-r));
+                        goto fail;
+                }
+        }
+        if (!def->ipv4.prefix)
+                mgr_dns_stop(m, n);
+        else if ((r = mgr_dns_start(m, n, e)) < 0)
+                log_warning("network %s: %s", n->def.name, e->err.message);
+        return 0;
+fail:
+        n->def = old;
+        converge_bridge(m, n, n->ifindex, &(struct mgr_error){ 0 });
+        return r;
+}
+
+int manager_reload(struct manager *m)
+{
+        struct vnet_network *def = malloc(sizeof(*def));
+        char **seen = NULL;
+        size_t n_seen = 0;
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
+
+        if (!def)
+                return -ENOMEM;
+        d = opendir(m->defs_dir);
+        if (!d) {
+                free(def);
+                return -errno;
+        }
+        while ((de = readdir(d))) {
+                struct mgr_error e = { 0 };
+                size_t len = strlen(de->d_name);
+                struct vnet_err err = { 0 };
+                char path[4096];
+                struct net *n;
+                char **v;
+
+                if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".conf"))
+                        continue;
+                snprintf(path, sizeof(path), "%s/%s", m->defs_dir, de->d_name);
+                /* A file that exists counts as seen even when it is broken: a typo must not
+                 * destroy a network; its old definition stays in force. */
+                v = realloc(seen, (n_seen + 1) * sizeof(*seen));
+                if (!v || !(v[n_seen] = strndup(de->d_name, len - 5))) {
+                        seen = v ? v : seen;
+                        r = -ENOMEM;
+                        break;
+                }
+                seen = v;
+                n_seen++;
+                r = vnet_netconf_load(path, def, &err);
+                if (r < 0) {
+                        log_error("%s: %s; the network keeps its definition", path,
+                                  r == -EINVAL ? err.message : strerror(-r));
+                        r = 0;
+                        continue;
+                }
+                n = mgr_find(m, def->name);
+                if (n && n->def.transient) {
+                        log_error("%s: a transient network of that name exists; ignored", path);
+                        continue;
+                }
+                if (def->bridge[0] && mgr_find_by_bridge(m, def->bridge) &&
+                    mgr_find_by_bridge(m, def->bridge) != n) {
+                        log_error("%s: bridge %s belongs to network %s; ignored", path,
+                                  def->bridge, mgr_find_by_bridge(m, def->bridge)->def.name);
+                        continue;
+                }
+                if (!n) {
+                        if (add_net(m, def, &n) < 0)
+                                continue;
+                        settle_def(m, n);
+                        log_info("network %s defined", n->def.name);
+                        if (n->def.autostart && bring_up(m, n, false, &e) < 0) {
+                                n->state = NET_FAILED;
+                                snprintf(n->error, sizeof(n->error), "%s", e.err.message);
+                                log_error("network %s: %s", n->def.name, e.err.message);
+                        }
+                        continue;
+                }
+                /* What a hand-written file leaves out stays as it was settled. */
+                if (!def->bridge[0])
+                        snprintf(def->bridge, sizeof(def->bridge), "%s", n->def.bridge);
+                if (!def->has_mac) {
+                        def->has_mac = n->def.has_mac;
+                        memcpy(def->mac, n->def.mac, 6);
+                }
+                if (kernel_equal(&n->def, def) && dhcp_equal(&n->def.dhcp, &def->dhcp)) {
+                        n->def = *def; /* autostart, allowed users: no kernel change */
+                        continue;
+                }
+                if (n->state != NET_RUNNING) {
+                        n->def = *def;
+                        log_info("network %s: definition changed", n->def.name);
+                        continue;
+                }
+                if (change_running(m, n, def, &e) < 0)
+                        log_error("network %s: cannot apply its new definition: %s",
+                                  n->def.name, e.err.message);
+                else
+                        log_info("network %s: new definition applied", n->def.name);
+        }
+        closedir(d);
+        /* Persistent networks whose file is gone are gone. */
+        for (size_t i = 0; r == 0 && i < m->n_nets;) {
+                struct net *n = m->nets[i];
+                struct mgr_error e = { 0 };
+                bool found = n->def.transient;
+
+                for (size_t j = 0; !found && j < n_seen; j++)
+                        found = strcmp(seen[j], n->def.name) == 0;
+                if (found) {
+                        i++;
+                        continue;
+                }
+                log_info("network %s: its definition was removed", n->def.name);
+                if (manager_destroy(m, n->def.name, &e) < 0) {
+                        log_error("network %s: %s", n->def.name, e.err.message);
+                        i++;
+                }
+        }
+        for (size_t j = 0; j < n_seen; j++)
+                free(seen[j]);
+        free(seen);
+        free(def);
+        return r;
+}

@@ -128,3 +128,8 @@ int manager_host_remove(struct manager *m, const char *network, const uint8_t ma
 json_t *manager_hosts_json(struct manager *m, const char *network, struct mgr_error *e);
 /* Lease objects (mac, address, hostname, expires) from dnsmasq's lease file. */
 json_t *manager_leases_json(struct manager *m, const char *network, struct mgr_error *e);
+
+/* Re-reads the definitions in CONFIG_DIR and converges to them: new ones are defined (and
+ * started when Autostart=yes), changed ones are applied in place, removed ones are destroyed;
+ * what did not change is not touched. A broken file keeps the network's old definition. */
+int manager_reload(struct manager *m);

@@ -445,6 +445,19 @@ static json_t *m_leases(struct manager *m, const struct server_peer *peer, json_
         return varlink_reply_new(json_pack("{s:o}", "leases", a));
 }
 
+static json_t *m_reload(struct manager *m, json_t *params)
+{
+        int r;
+
+        (void)params;
+        r = manager_reload(m);
+        if (r < 0)
+                return varlink_error_new("io.vnet.SystemError",
+                                         json_pack("{s:i, s:s}", "errno", -r, "message",
+                                                   "cannot read the definitions"));
+        return varlink_reply_new(NULL);
+}
+
 /* Methods that do not look at the caller. */
 #define PLAIN(fn)                                                                              \
         static json_t *fn##_p(struct manager *m, const struct server_peer *peer, json_t *p)   \
@@ -461,6 +474,7 @@ PLAIN(m_destroy)
 PLAIN(m_set_mode)
 PLAIN(m_list)
 PLAIN(m_get)
+PLAIN(m_reload)
 
 static const struct method {
         const char *name;
@@ -476,6 +490,7 @@ static const struct method {
         { "io.vnet.SetMode", m_set_mode_p, true },
         { "io.vnet.ListNetworks", m_list_p, false },
         { "io.vnet.GetNetwork", m_get_p, false },
+        { "io.vnet.Reload", m_reload_p, true },
         { "io.vnet.AttachPort", m_attach, true },
         { "io.vnet.DetachPort", m_detach, true },
         { "io.vnet.ListPorts", m_ports, false },

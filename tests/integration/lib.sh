@@ -152,3 +152,13 @@ assert_eq() { [ "$1" = "$2" ] || die "${3:-value}: expected '$2', got '$1'"; }
 assert_contains() {
 	case "$1" in *"$2"*) ;; *) die "${3:-output}: '$2' not in: $1" ;; esac
 }
+
+# link_flaps FILE [NAME]: the lines of an `ip monitor link address` log that show a link (or
+# link NAME) deleted, brought down, or its addresses changed. The kernel's own late
+# notifications after a bridge is made (carrier checks, still UP) are not flaps.
+link_flaps() {
+	local file=$1 name=${2:-}
+	grep -E 'Deleted|inet|^[0-9]+: [^:]+: <' "$file" |
+		grep -vE '^[0-9]+: [^:]+: <[^>]*[<,]UP[,>]' |
+		{ if [ -n "$name" ]; then grep -F "$name"; else cat; fi; } || true
+}

@@ -1,0 +1,86 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# SIGHUP re-reads CONFIG_DIR/networks and converges: hand edits take effect in place, new
+# files define networks, removed files destroy them, and what did not change is not touched.
+. "$(dirname "$0")/lib.sh"
+
+setup_host
+cat >"$T/etc/networks/lab.conf" <<EOF
+[Network]
+Mode=nat
+Autostart=yes
+[IPv4]
+Address=10.7.0.1/24
+EOF
+cat >"$T/etc/networks/calm.conf" <<EOF
+[Network]
+Mode=isolated
+Autostart=yes
+[IPv4]
+Address=10.8.0.1/24
+EOF
+start_vnetd
+
+reload() {
+	kill -HUP "$VNETD_PID"
+	# Reload is done when vnetd answers again (calls are served after the signal).
+	sleep 0.1
+	vnetctl list >/dev/null || die "vnetd does not answer after SIGHUP"
+}
+field() { vnetctl --json show "$1" | jq -r "$2"; }
+ifindex() { in_host ip -j link show "$1" | jq -r '.[0].ifindex'; }
+
+lab_br=$(field lab .bridge)
+calm_br=$(field calm .bridge)
+lab_idx=$(ifindex "$lab_br")
+calm_pid=$(field calm .dnsmasq.pid)
+[ "$calm_pid" -gt 0 ] 2>/dev/null || die "calm has no dnsmasq"
+
+in_host ip monitor link address >"$T/monitor" 2>&1 &
+PIDS+=($!)
+sleep 0.3
+
+log "a hand-edited mode and MTU take effect in place"
+sed -i 's/^Mode=nat/Mode=routed/; s/^MTU=.*/MTU=9000/' "$T/etc/networks/lab.conf"
+grep -q '^MTU=9000' "$T/etc/networks/lab.conf" || die "the settled file has no MTU line"
+reload
+assert_eq "$(field lab .mode)" routed "lab mode after reload"
+assert_eq "$(ifindex "$lab_br")" "$lab_idx" "lab bridge kept"
+assert_eq "$(in_host ip -j link show "$lab_br" | jq -r '.[0].mtu')" 9000 "lab MTU"
+in_host nft list chain inet vnet net-lab-nat >/dev/null 2>&1 && die "routed lab still has a nat chain"
+in_host nft list chain inet vnet net-lab-to | grep -q 'ip daddr 10.7.0.0/24 return' ||
+	die "lab has no routed rules"
+
+log "the network that did not change saw nothing"
+[ -z "$(link_flaps "$T/monitor" "$calm_br")" ] || die "calm's bridge changed: $(cat "$T/monitor")"
+assert_eq "$(field calm .dnsmasq.pid)" "$calm_pid" "calm's dnsmasq"
+
+log "a reservation added by hand: same dnsmasq, new hosts file"
+printf '[DHCP]\nHost=52:54:00:00:08:10,10.8.0.10,db\n' >>"$T/etc/networks/calm.conf"
+reload
+assert_eq "$(field calm '.hosts[0].hostname')" db "calm reservation"
+assert_eq "$(field calm .dnsmasq.pid)" "$calm_pid" "calm's dnsmasq after a reservation"
+grep -q '52:54:00:00:08:10,10.8.0.10,db' "$T/run/dnsmasq/calm.hosts" || die "hosts file not rewritten"
+
+log "a new file defines and (autostart) starts a network"
+printf '[Network]\nMode=isolated\nAutostart=yes\n' >"$T/etc/networks/fresh.conf"
+reload
+assert_eq "$(field fresh .state)" running "fresh state"
+
+log "a broken file keeps the old definition"
+cp "$T/etc/networks/lab.conf" "$T/lab.good"
+printf '[Network]\nMode=bogus\n' >"$T/etc/networks/lab.conf"
+reload
+assert_eq "$(field lab .mode)" routed "lab after a broken edit"
+assert_eq "$(field lab .state)" running "lab state after a broken edit"
+grep -q "lab.conf.*keeps its definition" "$T/vnetd.log" || die "the broken file was not reported"
+cp "$T/lab.good" "$T/etc/networks/lab.conf"
+
+log "a removed file destroys its network"
+rm "$T/etc/networks/fresh.conf"
+fresh_br=$(field fresh .bridge)
+reload
+vnetctl show fresh >/dev/null 2>&1 && die "fresh still defined"
+in_host ip link show "$fresh_br" >/dev/null 2>&1 && die "fresh's bridge still there"
+assert_eq "$(field lab .state)" running "lab untouched"
+echo ok
