@@ -42,6 +42,16 @@
 
 #define CHAIN_NAME_MAX (sizeof("net--from") + VNET_NAME_MAX)
 
+/* The bridges whose DHCP replies leave with a zero UDP checksum, and the base chain that
+ * zeroes it. DHCP clients that read raw frames (old dhclient, some PXE ROMs) verify the UDP
+ * checksum themselves, and a reply whose checksum the kernel left for offload to finish
+ * (CHECKSUM_PARTIAL: a TAP with a vnet header passes it on unfinished) fails their check.
+ * Zero means "no checksum" in UDP over IPv4, which every client accepts. */
+#define CSUM_SET   "dhcp_csum"
+#define CSUM_CHAIN "mangle_postrouting"
+#define CSUM_PRIO  (-150) /* NF_IP_PRI_MANGLE, nft's "mangle" */
+#define CSUM_SET_ID (_MAP_MAX + 1) /* after the maps' ids */
+
 enum map {
         MAP_TO,
         MAP_FROM,
@@ -197,7 +207,8 @@ out:
         return r;
 }
 
-static int put_map(struct vnet_nft_batch *b, enum map m)
+/* A verdict map (@map) or a plain set of interface names, keyed like the maps. */
+static int put_set(struct vnet_nft_batch *b, const char *name, bool map, uint32_t id)
 {
         struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(64);
         struct nftnl_set *s = nftnl_set_alloc();
@@ -210,17 +221,19 @@ static int put_map(struct vnet_nft_batch *b, enum map m)
             !nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_DATABYTEORDER, 0))
                 goto out;
         if (nftnl_set_set_str(s, NFTNL_SET_TABLE, VNET_NFT_TABLE) < 0 ||
-            nftnl_set_set_str(s, NFTNL_SET_NAME, maps[m].set) < 0 ||
+            nftnl_set_set_str(s, NFTNL_SET_NAME, name) < 0 ||
             nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud),
                                nftnl_udata_buf_len(ud)) < 0)
                 goto out;
-        nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP);
+        nftnl_set_set_u32(s, NFTNL_SET_FLAGS, map ? NFT_SET_MAP : 0);
         nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, NFT_DATATYPE_IFNAME);
         nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, IFNAME_LEN);
-        nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
-        nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
+        if (map) {
+                nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+                nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
+        }
         /* the kernel requires an id, unique in the transaction, even if nothing uses it */
-        nftnl_set_set_u32(s, NFTNL_SET_ID, m + 1);
+        nftnl_set_set_u32(s, NFTNL_SET_ID, id);
         nlh = batch_hdr(b, NFT_MSG_NEWSET, NLM_F_CREATE);
         if (!nlh)
                 goto out;
@@ -288,8 +301,10 @@ out:
         return r;
 }
 
-/* @chain NULL: delete the element. */
-static int put_elem(struct vnet_nft_batch *b, enum map m, const char *ifname, const char *chain)
+/* @add false: delete the element. @chain: the jump target of a map element; NULL for an
+ * element of a plain set. */
+static int put_elem(struct vnet_nft_batch *b, const char *set, const char *ifname, bool add,
+                    const char *chain)
 {
         struct nftnl_set *s = nftnl_set_alloc();
         struct nftnl_set_elem *e = nftnl_set_elem_alloc();
@@ -301,10 +316,10 @@ static int put_elem(struct vnet_nft_batch *b, enum map m, const char *ifname, co
                 goto out;
         memcpy(key, ifname, strnlen(ifname, IFNAME_LEN - 1));
         if (nftnl_set_set_str(s, NFTNL_SET_TABLE, VNET_NFT_TABLE) < 0 ||
-            nftnl_set_set_str(s, NFTNL_SET_NAME, maps[m].set) < 0 ||
+            nftnl_set_set_str(s, NFTNL_SET_NAME, set) < 0 ||
             nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof(key)) < 0)
                 goto out;
-        if (chain) {
+        if (add && chain) {
                 nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, NFT_JUMP);
                 if (nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, chain) < 0)
                         goto out;
@@ -313,8 +328,8 @@ static int put_elem(struct vnet_nft_batch *b, enum map m, const char *ifname, co
         e = NULL; /* owned by the set now */
         /* EXCL: adding a network that is already there is the caller's bug; say so rather
          * than append its rules a second time. */
-        nlh = chain ? batch_hdr(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL)
-                    : batch_hdr(b, NFT_MSG_DELSETELEM, 0);
+        nlh = add ? batch_hdr(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL)
+                  : batch_hdr(b, NFT_MSG_DELSETELEM, 0);
         if (!nlh)
                 goto out;
         nftnl_set_elems_nlmsg_build_payload(nlh, s);
@@ -470,6 +485,35 @@ static void x_vmap(struct rb *rb, enum nft_meta_keys key, enum map m)
                 rb->err = -ENOMEM;
 }
 
+/* reg1 in the set @set: the rule goes on only if it is */
+static void m_in_set(struct rb *rb, const char *set)
+{
+        struct nftnl_expr *e = expr_new(rb, "lookup");
+
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+        if (nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set) < 0)
+                rb->err = -ENOMEM;
+}
+
+/* Writes reg1 over the transport header's @len bytes at @off, fixing the checksum at
+ * @csum_off as nft does for `udp … set`. */
+static void x_payload_write(struct rb *rb, uint32_t off, uint32_t len, uint32_t csum_off)
+{
+        struct nftnl_expr *e = expr_new(rb, "payload");
+
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_SREG, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_TRANSPORT_HEADER);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_CSUM_TYPE, NFT_PAYLOAD_CSUM_INET);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_CSUM_OFFSET, csum_off);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_FLAGS, 0);
+}
+
 static void m_ifname(struct rb *rb, enum nft_meta_keys key, const char *ifname)
 {
         char name[IFNAME_LEN] = { 0 };
@@ -568,6 +612,27 @@ static void x_masq(struct rb *rb, bool ports)
 
 /* ---- the skeleton ---- */
 
+/* `oifname @dhcp_csum udp dport 68 udp checksum set 0`, in the expressions nft makes of it.
+ * The checksum field is written last, so it ends up 0 whatever the INET fix-up (which nft
+ * asks for with any udp field) did to it. On a packet whose checksum is left to offload
+ * (CHECKSUM_PARTIAL) the kernel skips the fix-up and writes only the field; if such a packet
+ * then leaves through a port without checksum offload, the kernel completes it from that 0
+ * and the guest gets a wrong checksum (nft cannot tell partial packets apart). */
+static int csum_rule(struct vnet_nft_batch *b)
+{
+        const uint16_t zero = 0;
+        struct rb rb = { .b = b, .chain = CSUM_CHAIN };
+
+        rule_begin(&rb);
+        x_meta(&rb, NFT_META_OIFNAME);
+        m_in_set(&rb, CSUM_SET);
+        m_dport(&rb, IPPROTO_UDP, 68); /* bootpc: replies to the client */
+        x_imm_data(&rb, NFT_REG_1, &zero, sizeof(zero));
+        x_payload_write(&rb, 6, sizeof(zero), 6);
+        rule_end(&rb);
+        return rb.err;
+}
+
 int vnet_nft_batch_rebuild(struct vnet_nft_batch *b)
 {
         size_t len0 = b->len, n0 = b->n_msg;
@@ -580,7 +645,9 @@ int vnet_nft_batch_rebuild(struct vnet_nft_batch *b)
         if (r == 0)
                 r = put_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
         for (unsigned m = 0; r == 0 && m < _MAP_MAX; m++)
-                r = put_map(b, m);
+                r = put_set(b, maps[m].set, true, m + 1);
+        if (r == 0)
+                r = put_set(b, CSUM_SET, false, CSUM_SET_ID);
         for (size_t i = 0; r == 0 && i < sizeof(base_chains) / sizeof(base_chains[0]); i++) {
                 r = put_chain(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, base_chains[i].name,
                               base_chains[i].type, base_chains[i].hook, base_chains[i].prio);
@@ -592,6 +659,11 @@ int vnet_nft_batch_rebuild(struct vnet_nft_batch *b)
                         r = rb.err;
                 }
         }
+        if (r == 0)
+                r = put_chain(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, CSUM_CHAIN, "filter",
+                              NF_INET_POST_ROUTING, CSUM_PRIO);
+        if (r == 0)
+                r = csum_rule(b);
         if (r < 0)
                 batch_rollback(b, len0, n0);
         return r;
@@ -614,6 +686,12 @@ static unsigned mode_maps(enum vnet_mode mode)
                 break;
         }
         return 0;
+}
+
+/* DHCP needs an address to serve from; open mode wants nothing of ours. */
+static bool wants_csum(const struct vnet_nft_net *n)
+{
+        return n->mode != VNET_MODE_OPEN && n->ipv4.prefix != 0;
 }
 
 /* The model validated these; this only keeps a bad caller from building a wrong batch. */
@@ -761,8 +839,10 @@ int vnet_nft_batch_add_network(struct vnet_nft_batch *b, const struct vnet_nft_n
                 if (!(want & 1u << m))
                         continue;
                 chain_name(chain, n, m);
-                r = put_elem(b, m, n->bridge, chain);
+                r = put_elem(b, maps[m].set, n->bridge, true, chain);
         }
+        if (r == 0 && wants_csum(n))
+                r = put_elem(b, CSUM_SET, n->bridge, true, NULL);
         if (r < 0)
                 batch_rollback(b, len0, n0);
         return r;
@@ -782,7 +862,9 @@ int vnet_nft_batch_del_network(struct vnet_nft_batch *b, const struct vnet_nft_n
         /* elements first: a chain that a map still jumps to cannot be deleted */
         for (unsigned m = 0; r == 0 && m < _MAP_MAX; m++)
                 if (want & 1u << m)
-                        r = put_elem(b, m, n->bridge, NULL);
+                        r = put_elem(b, maps[m].set, n->bridge, false, NULL);
+        if (r == 0 && wants_csum(n))
+                r = put_elem(b, CSUM_SET, n->bridge, false, NULL);
         for (unsigned m = 0; r == 0 && m < _MAP_MAX; m++) {
                 if (!(want & 1u << m))
                         continue;

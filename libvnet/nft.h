@@ -36,9 +36,12 @@ void vnet_nft_batch_free(struct vnet_nft_batch *b);
  * no moment without rules. Used at start-up and for repair. */
 int vnet_nft_batch_rebuild(struct vnet_nft_batch *b);
 
-/* The network's chains and map elements. Nothing for mode open. */
+/* The network's chains and map elements, and its bridge in the set `dhcp_csum` (DHCP
+ * replies to guests leave with a zero UDP checksum) if it has an IPv4 address. Nothing for
+ * mode open. */
 int vnet_nft_batch_add_network(struct vnet_nft_batch *b, const struct vnet_nft_net *n);
-/* Removes what add_network added (map elements, then flushes and deletes the chains). */
+/* Removes what add_network added (elements, then flushes and deletes the chains); @n must be
+ * what was added (mode and whether it has an address). */
 int vnet_nft_batch_del_network(struct vnet_nft_batch *b, const struct vnet_nft_net *n);
 
 /* Number of messages in the batch (not counting begin/end); 0 means nothing to send. */

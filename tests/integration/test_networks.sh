@@ -106,9 +106,7 @@ start_vnetd
 sleep 0.3
 kill "$mon"
 wait "$mon" 2>/dev/null
-# The kernel sends late notifications of its own after a bridge is made (carrier checks);
-# a flap shows as a deletion, a link without UP, or an address change.
-bad=$(grep -E 'Deleted|inet|^[0-9]+: [^:]+: <' "$T/monitor" | grep -vE '^[0-9]+: [^:]+: <[^>]*[<,]UP[,>]' || true)
+bad=$(link_flaps "$T/monitor")
 if [ -n "$bad" ]; then
 	cat "$T/monitor"
 	die "the restart changed links or addresses: $bad"
@@ -139,8 +137,10 @@ vnetctl destroy manual >/dev/null || die "destroy manual"
 vnetctl destroy default >/dev/null || die "destroy default"
 j=$(in_host nft -j list table inet vnet)
 assert_eq "$(jq -r '[.nftables[] | select(.chain) | .chain.name] | sort | join(",")' <<<"$j")" \
-	forward,input,postrouting "chains left (the skeleton only)"
+	forward,input,mangle_postrouting,postrouting "chains left (the skeleton only)"
 assert_eq "$(jq '[.nftables[] | select(.map) | (.map.elem // []) | length] | add' <<<"$j")" 0 \
 	"map elements left"
+assert_eq "$(jq '[.nftables[] | select(.set) | (.set.elem // []) | length] | add // 0' <<<"$j")" 0 \
+	"set elements left"
 assert_eq "$(vnetctl --json list)" "[]" "list after destroying all"
 echo "ok"

@@ -2,17 +2,23 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # libvnet/nft.c against the kernel, through tests/tools/nftctl, inside a namespace made here:
 # the skeleton, each mode's chains and map elements as `nft` prints them, mode changes in one
-# batch, deletion back to the bare skeleton, refused batches that change nothing, and a
-# rebuild with 200 networks. Needs root; touches nothing outside its namespace.
+# batch, deletion back to the bare skeleton, refused batches that change nothing, a rebuild
+# with 200 networks, and the DHCP checksum rule on real packets (a bridge in the namespace,
+# a veth "guest" in a second one). Needs root; touches nothing outside its namespaces.
 set -u
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 nftctl=${TOOLS:-$root/${B:-build}/tests/tools}/nftctl
+netprobe=${TOOLS:-$root/${B:-build}/tests/tools}/netprobe
 NS="vnt-nft-$$"
+GNS="vnt-nft-$$-g"
 tmp=$(mktemp -d /tmp/vnet-nft.XXXXXX)
 failures=0
+cap_pid=
 
 cleanup() {
+        [ -n "$cap_pid" ] && kill "$cap_pid" 2>/dev/null
+        ip netns del "$GNS" 2>/dev/null
         ip netns del "$NS" 2>/dev/null
         rm -rf "$tmp"
 }
@@ -26,6 +32,7 @@ fail() {
 
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
 [ -x "$nftctl" ] || { echo "FAIL: $nftctl not built" >&2; exit 1; }
+[ -x "$netprobe" ] || { echo "FAIL: $netprobe not built" >&2; exit 1; }
 command -v nft >/dev/null || { echo "SKIP: nft not installed"; exit 77; }
 ip netns add "$NS" || { echo "FAIL: cannot create namespace $NS" >&2; exit 1; }
 
@@ -87,7 +94,24 @@ expect_elements() {
         [ "$got" = "$want" ] || fail "map $map: want [$want], got [$got]"
 }
 
+# set_elements SET / expect_set SET ELEM...: the elements of a plain set, sorted.
+set_elements() {
+        in_ns nft list set inet vnet "$1" 2>/dev/null |
+                tr -d '\n\t' | sed -n 's/.*elements = { \(.*\) }.*/\1/p' |
+                sed 's/, */\n/g' | sed 's/^ *//; s/ *$//' | sort
+}
+
+expect_set() {
+        local set=$1 want got
+        shift
+        want=$(printf '%s\n' "$@" | sed '/^$/d' | sort)
+        got=$(set_elements "$set")
+        [ "$got" = "$want" ] || fail "set $set: want [$want], got [$got]"
+}
+
 chain_count() { grep -c "^	chain " "$tmp/table"; }
+
+CSUM_RULE="oifname @dhcp_csum udp dport 68 udp checksum set 0"
 
 REJECT="reject with icmpx admin-prohibited"
 IN_RULES=("udp dport 67 accept" "udp dport 53 accept" "tcp dport 53 accept")
@@ -150,30 +174,62 @@ done
 expect_chain forward "oifname vmap @to_net" "iifname vmap @from_net"
 expect_chain input "iifname vmap @in_net"
 expect_chain postrouting "iifname vmap @nat_net"
+expect_chain mangle_postrouting "$CSUM_RULE"
+grep -q "^	set dhcp_csum {" "$tmp/table" || fail "set dhcp_csum missing"
+in_ns nft list set inet vnet dhcp_csum | grep -q "^		type ifname$" ||
+        fail "set dhcp_csum: not printed as a set of ifname"
+grep -q "type filter hook postrouting priority mangle; policy accept;" "$tmp/table" ||
+        fail "mangle_postrouting: wrong hook"
+# The rule's expressions are the ones nft itself makes of the same text (a reference table,
+# removed at once, so the rest of the test sees only ours).
+exprs() { in_ns nft --debug=netlink list chain inet "$1" mangle_postrouting | grep '^  \['; }
+in_ns nft -f - <<EOF || fail "cannot load the reference table"
+table inet ref {
+        set dhcp_csum { type ifname; }
+        chain mangle_postrouting {
+                type filter hook postrouting priority mangle; policy accept;
+                $CSUM_RULE
+        }
+}
+EOF
+exprs ref >"$tmp/ref-exprs"
+exprs vnet >"$tmp/our-exprs"
+[ -s "$tmp/ref-exprs" ] && cmp -s "$tmp/ref-exprs" "$tmp/our-exprs" ||
+        fail "mangle_postrouting: expressions differ from nft's:
+$(diff "$tmp/ref-exprs" "$tmp/our-exprs")"
+in_ns nft delete table inet ref || fail "cannot delete the reference table"
+expect_set dhcp_csum
 grep -q "type filter hook forward priority filter; policy accept;" "$tmp/table" ||
         fail "forward: wrong hook"
 grep -q "type filter hook input priority filter; policy accept;" "$tmp/table" ||
         fail "input: wrong hook"
 grep -q "type nat hook postrouting priority srcnat; policy accept;" "$tmp/table" ||
         fail "postrouting: wrong hook"
-[ "$(chain_count)" = 3 ] || fail "skeleton: $(chain_count) chains, expected 3"
+[ "$(chain_count)" = 4 ] || fail "skeleton: $(chain_count) chains, expected 4"
 
 echo "# one network of each mode"
 ok add web vbr0 nat 192.168.122.1/24
 ok add r1 vbr1 routed 10.1.16.1/20
 ok add iso vbr2 isolated
 ok add o vbr3 open 10.3.0.1/24
+ok add iso4 vbr4 isolated 10.4.0.1/24
 list
 expect_nat web vbr0 192.168.122.0/24
 expect_routed r1 vbr1 10.1.16.0/20
 expect_isolated iso vbr2
 expect_none o
-[ "$(chain_count)" = $((3 + 4 + 3 + 3)) ] || fail "$(chain_count) chains, expected 13"
-expect_elements to_net '"vbr0" : jump net-web-to' '"vbr1" : jump net-r1-to' '"vbr2" : jump net-iso-to'
+expect_isolated iso4 vbr4
+[ "$(chain_count)" = $((4 + 4 + 3 + 3 + 3)) ] || fail "$(chain_count) chains, expected 17"
+expect_elements to_net '"vbr0" : jump net-web-to' '"vbr1" : jump net-r1-to' \
+        '"vbr2" : jump net-iso-to' '"vbr4" : jump net-iso4-to'
 expect_elements from_net '"vbr0" : jump net-web-from' '"vbr1" : jump net-r1-from' \
-        '"vbr2" : jump net-iso-from'
-expect_elements in_net '"vbr0" : jump net-web-in' '"vbr1" : jump net-r1-in' '"vbr2" : jump net-iso-in'
+        '"vbr2" : jump net-iso-from' '"vbr4" : jump net-iso4-from'
+expect_elements in_net '"vbr0" : jump net-web-in' '"vbr1" : jump net-r1-in' \
+        '"vbr2" : jump net-iso-in' '"vbr4" : jump net-iso4-in'
 expect_elements nat_net '"vbr0" : jump net-web-nat'
+# every mode but open, if it has an address to serve DHCP from (iso has none)
+expect_set dhcp_csum '"vbr0"' '"vbr1"' '"vbr4"'
+expect_chain mangle_postrouting "$CSUM_RULE"
 
 echo "# refused batches change nothing"
 snapshot
@@ -191,35 +247,46 @@ ok mode web vbr0 nat routed 192.168.122.1/24
 list
 expect_routed web vbr0 192.168.122.0/24
 expect_elements nat_net
-expect_elements to_net '"vbr0" : jump net-web-to' '"vbr1" : jump net-r1-to' '"vbr2" : jump net-iso-to'
+expect_elements to_net '"vbr0" : jump net-web-to' '"vbr1" : jump net-r1-to' \
+        '"vbr2" : jump net-iso-to' '"vbr4" : jump net-iso4-to'
+expect_set dhcp_csum '"vbr0"' '"vbr1"' '"vbr4"'
 ok mode web vbr0 routed isolated 192.168.122.1/24
 list
 expect_isolated web vbr0
-ok mode web vbr0 isolated open
+expect_set dhcp_csum '"vbr0"' '"vbr1"' '"vbr4"'
+ok mode web vbr0 isolated open 192.168.122.1/24
 list
 expect_none web
-expect_elements to_net '"vbr1" : jump net-r1-to' '"vbr2" : jump net-iso-to'
+expect_elements to_net '"vbr1" : jump net-r1-to' '"vbr2" : jump net-iso-to' \
+        '"vbr4" : jump net-iso4-to'
+expect_set dhcp_csum '"vbr1"' '"vbr4"'
 ok mode web vbr0 open nat 192.168.122.1/24
 list
 expect_nat web vbr0 192.168.122.0/24
+expect_set dhcp_csum '"vbr0"' '"vbr1"' '"vbr4"'
 ok mode web vbr0 nat isolated 192.168.122.1/24
 ok mode web vbr0 isolated nat 192.168.122.1/24
 list
 expect_nat web vbr0 192.168.122.0/24
 expect_elements nat_net '"vbr0" : jump net-web-nat'
+expect_set dhcp_csum '"vbr0"' '"vbr1"' '"vbr4"'
 # the other networks are untouched by all this
 expect_routed r1 vbr1 10.1.16.0/20
 expect_isolated iso vbr2
+expect_isolated iso4 vbr4
+expect_chain mangle_postrouting "$CSUM_RULE"
 
 echo "# deleting every network leaves the bare skeleton"
 ok del web vbr0 nat 192.168.122.1/24
 ok del r1 vbr1 routed 10.1.16.1/20
 ok del iso vbr2 isolated
 ok del o vbr3 open
+ok del iso4 vbr4 isolated 10.4.0.1/24
 list
 cmp -s "$tmp/table" "$tmp/skeleton" || fail "after deleting all networks:
 $(diff "$tmp/skeleton" "$tmp/table")"
 for m in to_net from_net in_net nat_net; do expect_elements "$m"; done
+expect_set dhcp_csum
 
 echo "# rebuild over a populated table, and with 200 networks"
 ok add web vbr0 nat 192.168.122.1/24
@@ -228,8 +295,9 @@ list
 cmp -s "$tmp/table" "$tmp/skeleton" || fail "rebuild did not reset the table"
 ok rebuild 200
 list
-[ "$(chain_count)" = $((3 + 200 * 4)) ] || fail "rebuild 200: $(chain_count) chains, expected 803"
+[ "$(chain_count)" = $((4 + 200 * 4)) ] || fail "rebuild 200: $(chain_count) chains, expected 804"
 [ "$(elements nat_net | wc -l)" = 200 ] || fail "rebuild 200: nat_net has not 200 elements"
+[ "$(set_elements dhcp_csum | wc -l)" = 200 ] || fail "rebuild 200: dhcp_csum has not 200 elements"
 expect_nat n199 vb199 10.0.199.0/24
 ok rebuild
 list
@@ -240,6 +308,100 @@ in_ns "$nftctl" bench web vbr0 192.168.122.1/24 50 || fail "bench"
 ok rebuild
 list
 cmp -s "$tmp/table" "$tmp/skeleton" || fail "bench left networks behind"
+
+echo "# DHCP replies to guests leave with a zero UDP checksum (real packets)"
+# A bridge in $NS with the network's address, a veth "guest" in $GNS. The host sends to the
+# guest's port 68 from port 67, as dnsmasq answers, and the guest captures the frame with an
+# AF_PACKET socket (netprobe udp-capture prints the checksum field, whether it verifies, and
+# whether the kernel marks it as not yet computed).
+#
+# What the kernel does here: a UDP socket sending over a bridge whose ports offload checksums
+# (a veth does) leaves the checksum for the hardware (CHECKSUM_PARTIAL). veth hands the skb
+# to the peer as it is, so the guest sees the field holding only the pseudo-header sum: it
+# does not verify ("invalid partial"). That is what an old guest behind a TAP with a vnet
+# header gets, and why the rule exists. With the rule the field is 0 ("zero partial"): the
+# kernel skips the checksum fix-up on a partial skb and just writes the field. A raw socket
+# sends a checksum computed in user space (CHECKSUM_NONE, "valid complete"); there the rule
+# takes the fix-up path and the field ends up 0 too ("zero complete"). So: with the rule,
+# zero either way; without it, never zero, and valid whenever it is complete.
+# (Caveat, not tested here: a partial skb with the field zeroed that later leaves through a
+# port without checksum offload is completed in software from that 0, not from the
+# pseudo-header sum, and arrives with a wrong checksum.)
+ip netns add "$GNS" || { fail "cannot create namespace $GNS"; GNS=; }
+HOST_IP=10.99.0.1 GUEST_IP=10.99.0.2
+if [ -n "$GNS" ]; then
+        in_ns ip link add vbrd type bridge &&
+                in_ns ip addr add "$HOST_IP/24" dev vbrd &&
+                in_ns ip link set vbrd up &&
+                in_ns ip link add vgd type veth peer name eth0 netns "$GNS" &&
+                in_ns ip link set vgd master vbrd up &&
+                ip -n "$GNS" link set lo up &&
+                ip -n "$GNS" addr add "$GUEST_IP/24" dev eth0 &&
+                ip -n "$GNS" link set eth0 up || fail "cannot set up the bridge and the guest"
+fi
+
+# csum_probe udp|raw: sends one datagram host:67 -> guest:68 (udp: from a UDP socket, as
+# dnsmasq does; raw: checksummed by netprobe) and prints the guest's capture line.
+csum_probe() {
+        local cap=$tmp/cap
+        : >"$cap"
+        ip netns exec "$GNS" "$netprobe" udp-capture 68 3000 >"$cap" 2>&1 &
+        cap_pid=$!
+        for _ in $(seq 1 150); do
+                [ "$(head -n1 "$cap")" = ready ] && break
+                sleep 0.02
+        done
+        if [ "$1" = udp ]; then
+                in_ns "$netprobe" udp-send 67 "$GUEST_IP" 68 0
+        else
+                in_ns "$netprobe" udp-send-raw "$HOST_IP" 67 "$GUEST_IP" 68
+        fi || fail "sending the $1 probe failed"
+        wait "$cap_pid"
+        cap_pid=
+        sed -n 2p "$cap"
+}
+
+# expect_csum WHAT zero|nonzero
+expect_csum() {
+        local what=$1 want=$2 kind got
+        for kind in udp raw; do
+                got=$(csum_probe "$kind")
+                echo "  $what, $kind: ${got:-nothing}"
+                set -- $got
+                if [ "${1:-}" != checksum ]; then
+                        fail "$what, $kind: the guest captured nothing ($got)"
+                elif [ "$want" = zero ]; then
+                        [ "$3" = zero ] && [ "$2" = 0x0000 ] || fail "$what, $kind: want a zero checksum, got $got"
+                elif [ "$3" = zero ]; then
+                        fail "$what, $kind: checksum zeroed without the rule"
+                elif [ "$4" = complete ] && [ "$3" != valid ]; then
+                        fail "$what, $kind: a complete checksum that does not verify: $got"
+                elif [ "$kind" = raw ] && [ "$4" != complete ]; then
+                        fail "$what, raw: the kernel left a checksum computed in user space partial: $got"
+                fi
+        done
+}
+
+if [ -n "$GNS" ]; then
+        in_ns nft delete table inet vnet || fail "cannot delete the table"
+        expect_csum "no table" nonzero
+        ok rebuild
+        expect_csum "skeleton, no network" nonzero
+        ok add dhcp vbrd nat "$HOST_IP/24"
+        list
+        expect_set dhcp_csum '"vbrd"'
+        expect_csum "nat network" zero
+        ok mode dhcp vbrd nat isolated "$HOST_IP/24"
+        expect_csum "isolated network" zero
+        ok mode dhcp vbrd isolated open "$HOST_IP/24"
+        expect_csum "open network" nonzero
+        ok mode dhcp vbrd open routed "$HOST_IP/24"
+        expect_csum "routed network" zero
+        ok del dhcp vbrd routed "$HOST_IP/24"
+        expect_csum "network deleted" nonzero
+        list
+        cmp -s "$tmp/table" "$tmp/skeleton" || fail "the real-packet checks left rules behind"
+fi
 
 if [ $failures -gt 0 ]; then
         echo "$failures check(s) failed" >&2

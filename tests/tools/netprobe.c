@@ -6,18 +6,33 @@
  *   netprobe udp-serve PORT                  answer each datagram with its sender's "IP:PORT\n"
  *   netprobe tcp-connect ADDR PORT [TIMEOUT_MS]
  *   netprobe udp-send SRCPORT ADDR PORT [TIMEOUT_MS]    SRCPORT 0: the kernel's choice
+ *   netprobe udp-send-raw SRCADDR SRCPORT ADDR PORT     one datagram, checksummed here
+ *   netprobe udp-capture PORT [TIMEOUT_MS]   print the UDP checksum of what arrives for PORT
  *
  * The servers print "ready\n" on stdout once they listen, so a test can wait for them, then
  * each peer they served as "IP:PORT\n", so a test can tell what reached them.
  * The clients print what the server sent and exit 0; if the connection fails or no answer
  * comes within TIMEOUT_MS (default 1000), they say why on stderr
  * ("netprobe: tcp-connect 10.0.0.2:80: EHOSTUNREACH (No route to host)") and exit 1.
+ * udp-send with TIMEOUT_MS 0 sends and exits 0 without waiting for an answer.
+ * udp-send-raw sends through a raw socket, so the kernel neither computes the UDP checksum
+ * nor leaves it to offload (the packet is CHECKSUM_NONE, complete as it leaves).
+ * udp-capture reads IPv4 frames on every interface of the namespace (AF_PACKET), prints
+ * "ready\n", then for the first UDP datagram that arrives for PORT prints one line
+ * "checksum 0xHHHH VERDICT STATE": VERDICT "zero" (no checksum), "valid" or "invalid" (checked
+ * over the pseudo-header), STATE "partial" when the kernel marks the checksum as not yet
+ * computed (CHECKSUM_PARTIAL: the field holds only the pseudo-header sum, so it checks
+ * invalid) or "complete". Exits 1 if nothing comes within TIMEOUT_MS (default 2000).
  * Usage errors exit 2. */
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -43,7 +58,9 @@ static int usage(void)
 {
         fprintf(stderr, "usage: netprobe tcp-serve PORT | udp-serve PORT |\n"
                         "       tcp-connect ADDR PORT [TIMEOUT_MS] |\n"
-                        "       udp-send SRCPORT ADDR PORT [TIMEOUT_MS]\n");
+                        "       udp-send SRCPORT ADDR PORT [TIMEOUT_MS] |\n"
+                        "       udp-send-raw SRCADDR SRCPORT ADDR PORT |\n"
+                        "       udp-capture PORT [TIMEOUT_MS]\n");
         return 2;
 }
 
@@ -267,7 +284,143 @@ static int udp_send(long sport, const struct sockaddr_in *sa, long timeout)
                 return fail(errno);
         if (send(fd, "probe\n", 6, 0) < 0)
                 return fail(errno);
+        if (timeout == 0)
+                return 0;
         return relay_answer(fd, false, deadline);
+}
+
+/* One's complement sum of @len bytes, added to @sum (RFC 1071). */
+static uint32_t csum_add(uint32_t sum, const void *data, size_t len)
+{
+        const uint8_t *p = data;
+
+        for (size_t i = 0; i + 1 < len; i += 2)
+                sum += (uint32_t)p[i] << 8 | p[i + 1];
+        if (len & 1)
+                sum += (uint32_t)p[len - 1] << 8;
+        return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+        while (sum >> 16)
+                sum = (sum & 0xffff) + (sum >> 16);
+        return (uint16_t)sum;
+}
+
+/* The UDP checksum sum over pseudo-header, header and data, folded, not complemented:
+ * 0xffff when the datagram's checksum is right. */
+static uint16_t udp_sum(struct in_addr src, struct in_addr dst, const void *udp, size_t len)
+{
+        uint8_t pseudo[12];
+        uint16_t ulen = htons((uint16_t)len);
+
+        memcpy(pseudo, &src, 4);
+        memcpy(pseudo + 4, &dst, 4);
+        pseudo[8] = 0;
+        pseudo[9] = IPPROTO_UDP;
+        memcpy(pseudo + 10, &ulen, 2);
+        return csum_fold(csum_add(csum_add(0, pseudo, sizeof(pseudo)), udp, len));
+}
+
+static int udp_send_raw(const struct sockaddr_in *src, const struct sockaddr_in *dst)
+{
+        struct {
+                struct udphdr h;
+                char data[6];
+        } __attribute__((packed)) d = { .data = { 'p', 'r', 'o', 'b', 'e', '\n' } };
+        struct sockaddr_in bind_sa = *src;
+        uint16_t c;
+        int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_UDP);
+
+        if (fd < 0)
+                return fail(errno);
+        bind_sa.sin_port = 0;
+        if (bind(fd, (const struct sockaddr *)&bind_sa, sizeof(bind_sa)) < 0)
+                return fail(errno);
+        d.h.source = src->sin_port;
+        d.h.dest = dst->sin_port;
+        d.h.len = htons(sizeof(d));
+        d.h.check = 0;
+        c = (uint16_t)~udp_sum(src->sin_addr, dst->sin_addr, &d, sizeof(d));
+        d.h.check = htons(c ? c : 0xffff); /* 0 would mean "no checksum" */
+        if (sendto(fd, &d, sizeof(d), 0, (const struct sockaddr *)dst, sizeof(*dst)) < 0)
+                return fail(errno);
+        return 0;
+}
+
+static int udp_capture(long port, long timeout)
+{
+        long long deadline = now_ms() + timeout;
+        int one = 1;
+        int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_IP));
+
+        if (fd < 0)
+                return fail(errno);
+        if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) < 0)
+                return fail(errno);
+        printf("ready\n");
+        fflush(stdout);
+        for (;;) {
+                uint8_t buf[2048];
+                char cbuf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+                struct sockaddr_ll from;
+                struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+                struct msghdr msg = {
+                        .msg_name = &from,
+                        .msg_namelen = sizeof(from),
+                        .msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = cbuf,
+                        .msg_controllen = sizeof(cbuf),
+                };
+                bool partial = false;
+                struct iphdr ip;
+                struct udphdr udp;
+                size_t ihl, ulen;
+                const char *verdict;
+                ssize_t n;
+                int r = wait_fd(fd, POLLIN, deadline);
+
+                if (r < 0)
+                        return fail(-r);
+                n = recvmsg(fd, &msg, MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EINTR || errno == EAGAIN)
+                                continue;
+                        return fail(errno);
+                }
+                if (from.sll_pkttype == PACKET_OUTGOING || (size_t)n < sizeof(ip))
+                        continue;
+                memcpy(&ip, buf, sizeof(ip));
+                ihl = ip.ihl * 4u;
+                if (ip.version != 4 || ip.protocol != IPPROTO_UDP || ihl < sizeof(ip) ||
+                    (ntohs(ip.frag_off) & 0x3fff) || (size_t)n < ihl + sizeof(udp))
+                        continue;
+                memcpy(&udp, buf + ihl, sizeof(udp));
+                ulen = ntohs(udp.len);
+                if (ntohs(udp.dest) != port || ulen < sizeof(udp) || ihl + ulen > (size_t)n)
+                        continue;
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+                        struct tpacket_auxdata aux;
+
+                        if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA)
+                                continue;
+                        memcpy(&aux, CMSG_DATA(c), sizeof(aux));
+                        partial = aux.tp_status & TP_STATUS_CSUMNOTREADY;
+                }
+                if (udp.check == 0)
+                        verdict = "zero";
+                else if (udp_sum((struct in_addr){ ip.saddr }, (struct in_addr){ ip.daddr },
+                                 buf + ihl, ulen) == 0xffff)
+                        verdict = "valid";
+                else
+                        verdict = "invalid";
+                printf("checksum 0x%04x %s %s\n", ntohs(udp.check), verdict,
+                       partial ? "partial" : "complete");
+                fflush(stdout);
+                return 0;
+        }
 }
 
 int main(int argc, char **argv)
@@ -291,9 +444,23 @@ int main(int argc, char **argv)
         }
         if (!strcmp(verb, "udp-send") && (argc == 5 || argc == 6)) {
                 if (parse_num(argv[2], 0, 65535, &port) < 0 || parse_addr(argv[3], argv[4], &sa) < 0 ||
-                    (argc == 6 && parse_num(argv[5], 1, 600000, &timeout) < 0))
+                    (argc == 6 && parse_num(argv[5], 0, 600000, &timeout) < 0))
                         return usage();
                 return udp_send(port, &sa, timeout);
+        }
+        if (!strcmp(verb, "udp-send-raw") && argc == 6) {
+                struct sockaddr_in src;
+
+                if (parse_addr(argv[2], argv[3], &src) < 0 || parse_addr(argv[4], argv[5], &sa) < 0)
+                        return usage();
+                return udp_send_raw(&src, &sa);
+        }
+        if (!strcmp(verb, "udp-capture") && (argc == 3 || argc == 4)) {
+                timeout = 2000;
+                if (parse_num(argv[2], 1, 65535, &port) < 0 ||
+                    (argc == 4 && parse_num(argv[3], 1, 600000, &timeout) < 0))
+                        return usage();
+                return udp_capture(port, timeout);
         }
         return usage();
 }

@@ -48,6 +48,14 @@ struct msg {
         int n_exprs;
         char exprs[16][16];
         uint32_t first_meta_key;
+        /* the last lookup and the last payload write of a rule */
+        char lookup_set[32];
+        bool lookup_dreg;
+        bool pwrite;
+        uint32_t pw_base, pw_off, pw_len, pw_csum_type, pw_csum_off, pw_csum_flags;
+        /* the last immediate that loads data (not a verdict) */
+        uint32_t imm_len;
+        uint8_t imm[16];
 };
 
 struct parsed {
@@ -62,6 +70,28 @@ static int expr_cb(struct nftnl_expr *e, void *data)
 
         if (m->n_exprs == 0 && strcmp(name, "meta") == 0)
                 m->first_meta_key = nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY);
+        if (strcmp(name, "lookup") == 0) {
+                snprintf(m->lookup_set, sizeof(m->lookup_set), "%s",
+                         nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET));
+                m->lookup_dreg = nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_DREG);
+        }
+        if (strcmp(name, "payload") == 0 && nftnl_expr_is_set(e, NFTNL_EXPR_PAYLOAD_SREG)) {
+                m->pwrite = true;
+                m->pw_base = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE);
+                m->pw_off = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET);
+                m->pw_len = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN);
+                m->pw_csum_type = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_CSUM_TYPE);
+                m->pw_csum_off = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_CSUM_OFFSET);
+                m->pw_csum_flags = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_FLAGS);
+        }
+        if (strcmp(name, "immediate") == 0 && nftnl_expr_is_set(e, NFTNL_EXPR_IMM_DATA)) {
+                uint32_t len = 0;
+                const void *d = nftnl_expr_get(e, NFTNL_EXPR_IMM_DATA, &len);
+
+                assert_true(len <= sizeof(m->imm));
+                memcpy(m->imm, d, len);
+                m->imm_len = len;
+        }
         if (m->n_exprs < 16)
                 snprintf(m->exprs[m->n_exprs], sizeof(m->exprs[0]), "%s", name);
         m->n_exprs++;
@@ -250,11 +280,18 @@ static void test_rebuild(void **state)
                 { NFT_MSG_NEWTABLE, "vnet" },    { NFT_MSG_DELTABLE, "vnet" },
                 { NFT_MSG_NEWTABLE, "vnet" },    { NFT_MSG_NEWSET, "to_net" },
                 { NFT_MSG_NEWSET, "from_net" },  { NFT_MSG_NEWSET, "in_net" },
-                { NFT_MSG_NEWSET, "nat_net" },   { NFT_MSG_NEWCHAIN, "forward" },
+                { NFT_MSG_NEWSET, "nat_net" },   { NFT_MSG_NEWSET, "dhcp_csum" },
+                { NFT_MSG_NEWCHAIN, "forward" },
                 { NFT_MSG_NEWRULE, "forward" },  { NFT_MSG_NEWRULE, "forward" },
                 { NFT_MSG_NEWCHAIN, "input" },   { NFT_MSG_NEWRULE, "input" },
                 { NFT_MSG_NEWCHAIN, "postrouting" }, { NFT_MSG_NEWRULE, "postrouting" },
+                { NFT_MSG_NEWCHAIN, "mangle_postrouting" },
+                { NFT_MSG_NEWRULE, "mangle_postrouting" },
         };
+        /* `oifname @dhcp_csum udp dport 68 udp checksum set 0`, as nft builds it */
+        static const char *const csum_exprs[] = { "meta", "lookup", "meta",      "cmp",
+                                                  "payload", "cmp", "immediate", "payload" };
+        static const uint8_t zero[2];
         struct vnet_nft_batch *b = batch();
         struct parsed p;
         int i;
@@ -273,6 +310,12 @@ static void test_rebuild(void **state)
                 assert_int_equal(p.m[i].key_len, 16);
                 assert_int_equal(p.m[i].data_type, NFT_DATA_VERDICT);
         }
+        /* a plain set of interface names, keyed like the maps */
+        i = find(&p, NFT_MSG_NEWSET, "dhcp_csum");
+        assert_int_equal(p.m[i].set_flags, 0);
+        assert_int_equal(p.m[i].key_type, 41);
+        assert_int_equal(p.m[i].key_len, 16);
+        assert_int_equal(p.m[i].data_type, 0);
         i = find(&p, NFT_MSG_NEWCHAIN, "forward");
         assert_true(p.m[i].hooked);
         assert_int_equal(p.m[i].hook, NF_INET_FORWARD);
@@ -291,14 +334,40 @@ static void test_rebuild(void **state)
         assert_int_equal(p.m[i].first_meta_key, NFT_META_OIFNAME);
         assert_string_equal(p.m[i].exprs[1], "lookup");
         assert_int_equal(p.m[i + 1].first_meta_key, NFT_META_IIFNAME);
+
+        i = find(&p, NFT_MSG_NEWCHAIN, "mangle_postrouting");
+        assert_true(p.m[i].hooked);
+        assert_int_equal(p.m[i].hook, NF_INET_POST_ROUTING);
+        assert_int_equal(p.m[i].prio, -150); /* mangle */
+        assert_string_equal(p.m[i].chain_type, "filter");
+        i = find(&p, NFT_MSG_NEWRULE, "mangle_postrouting");
+        assert_int_equal(count(&p, NFT_MSG_NEWRULE, "mangle_postrouting"), 1);
+        assert_int_equal(p.m[i].n_exprs, sizeof(csum_exprs) / sizeof(csum_exprs[0]));
+        for (size_t k = 0; k < sizeof(csum_exprs) / sizeof(csum_exprs[0]); k++)
+                assert_string_equal(p.m[i].exprs[k], csum_exprs[k]);
+        assert_int_equal(p.m[i].first_meta_key, NFT_META_OIFNAME);
+        assert_string_equal(p.m[i].lookup_set, "dhcp_csum");
+        assert_false(p.m[i].lookup_dreg); /* a set, not a map */
+        assert_int_equal(p.m[i].imm_len, 2);
+        assert_memory_equal(p.m[i].imm, zero, 2);
+        assert_true(p.m[i].pwrite);
+        assert_int_equal(p.m[i].pw_base, NFT_PAYLOAD_TRANSPORT_HEADER);
+        assert_int_equal(p.m[i].pw_off, 6); /* the UDP checksum */
+        assert_int_equal(p.m[i].pw_len, 2);
+        assert_int_equal(p.m[i].pw_csum_type, NFT_PAYLOAD_CSUM_INET);
+        assert_int_equal(p.m[i].pw_csum_off, 6);
+        assert_int_equal(p.m[i].pw_csum_flags, 0);
         vnet_nft_batch_free(b);
 }
 
 /* The chains and map elements of one added network; @rules the rule count per chain
- * (to, from, in, nat), 0 for a chain that must not exist. */
+ * (to, from, in, nat), 0 for a chain that must not exist; @csum whether its bridge must be
+ * in dhcp_csum. */
 static void check_added(const struct parsed *p, const char *name, const char *br,
-                        const int rules[4])
+                        const int rules[4], bool csum)
 {
+        int e = find(p, NFT_MSG_NEWSETELEM, "dhcp_csum");
+
         static const char *const suffix[4] = { "to", "from", "in", "nat" };
         static const char *const map[4] = { "to_net", "from_net", "in_net", "nat_net" };
         int last_chain = -1;
@@ -327,6 +396,14 @@ static void check_added(const struct parsed *p, const char *name, const char *br
                 if (c > last_chain)
                         last_chain = c;
         }
+        assert_int_equal(count(p, NFT_MSG_NEWSETELEM, "dhcp_csum"), csum);
+        if (csum) {
+                assert_int_equal(p->m[e].n_elems, 1);
+                assert_string_equal(p->m[e].key, br);
+                assert_int_equal(p->m[e].verdict, 0);
+                assert_string_equal(p->m[e].target, "");
+                assert_true(p->m[e].flags & NLM_F_EXCL);
+        }
         /* an element may only jump to a chain that exists: all chains come first */
         for (int i = 0; i < p->n; i++)
                 if (p->m[i].type == NFT_MSG_NEWSETELEM)
@@ -344,8 +421,8 @@ static void test_add_nat(void **state)
         (void)state;
         assert_int_equal(vnet_nft_batch_add_network(b, &n), 0);
         parse(b, &p);
-        assert_int_equal(p.n - 2, 4 + 14 + 4);
-        check_added(&p, "web", "vbr0", rules);
+        assert_int_equal(p.n - 2, 4 + 14 + 4 + 1);
+        check_added(&p, "web", "vbr0", rules, true);
 
         /* ip matches in an inet chain must check the family first */
         i = find(&p, NFT_MSG_NEWRULE, "net-web-to");
@@ -376,16 +453,18 @@ static void test_add_routed(void **state)
         (void)state;
         assert_int_equal(vnet_nft_batch_add_network(b, &n), 0);
         parse(b, &p);
-        assert_int_equal(p.n - 2, 3 + 9 + 3);
-        check_added(&p, "r1", "vbr1", rules);
+        assert_int_equal(p.n - 2, 3 + 9 + 3 + 1);
+        check_added(&p, "r1", "vbr1", rules, true);
         assert_int_equal(count(&p, NFT_MSG_NEWSETELEM, "nat_net"), 0);
         vnet_nft_batch_free(b);
 }
 
+/* Without an address there is no DHCP to fix, so no dhcp_csum element. */
 static void test_add_isolated(void **state)
 {
         static const int rules[4] = { 2, 2, 3, 0 };
         struct vnet_nft_net n = net("iso", "vbr2", VNET_MODE_ISOLATED, NULL, 0);
+        struct vnet_nft_net a = net("iso4", "vbr4", VNET_MODE_ISOLATED, "10.4.0.1", 24);
         struct vnet_nft_batch *b = batch();
         struct parsed p;
 
@@ -393,7 +472,21 @@ static void test_add_isolated(void **state)
         assert_int_equal(vnet_nft_batch_add_network(b, &n), 0);
         parse(b, &p);
         assert_int_equal(p.n - 2, 3 + 7 + 3);
-        check_added(&p, "iso", "vbr2", rules);
+        check_added(&p, "iso", "vbr2", rules, false);
+        vnet_nft_batch_free(b);
+
+        b = batch();
+        assert_int_equal(vnet_nft_batch_add_network(b, &a), 0);
+        parse(b, &p);
+        assert_int_equal(p.n - 2, 3 + 7 + 3 + 1);
+        check_added(&p, "iso4", "vbr4", rules, true);
+        vnet_nft_batch_free(b);
+
+        b = batch();
+        assert_int_equal(vnet_nft_batch_del_network(b, &a), 0);
+        parse(b, &p);
+        assert_int_equal(p.n - 2, 3 + 1 + 3 * 2);
+        assert_int_equal(count(&p, NFT_MSG_DELSETELEM, "dhcp_csum"), 1);
         vnet_nft_batch_free(b);
 }
 
@@ -425,18 +518,18 @@ static void test_del_nat(void **state)
         (void)state;
         assert_int_equal(vnet_nft_batch_del_network(b, &n), 0);
         parse(b, &p);
-        assert_int_equal(p.n - 2, 4 + 4 * 2);
+        assert_int_equal(p.n - 2, 5 + 4 * 2);
         /* elements go first: a chain a map still jumps to cannot be deleted */
-        for (int k = 0; k < 4; k++) {
+        for (int k = 0; k < 5; k++) {
                 const struct msg *m = &p.m[1 + k];
 
                 assert_int_equal(m->type, NFT_MSG_DELSETELEM);
-                assert_string_equal(m->name, map[k]);
+                assert_string_equal(m->name, k < 4 ? map[k] : "dhcp_csum");
                 assert_int_equal(m->n_elems, 1);
                 assert_string_equal(m->key, "vbr0");
         }
         for (int k = 0; k < 4; k++) {
-                const struct msg *flush = &p.m[5 + 2 * k], *del = &p.m[6 + 2 * k];
+                const struct msg *flush = &p.m[6 + 2 * k], *del = &p.m[7 + 2 * k];
 
                 assert_int_equal(flush->type, NFT_MSG_DELRULE);
                 assert_string_equal(flush->name, chain[k]);
@@ -458,6 +551,7 @@ static void test_del_isolated(void **state)
         parse(b, &p);
         assert_int_equal(p.n - 2, 3 + 3 * 2);
         assert_int_equal(count(&p, NFT_MSG_DELSETELEM, "nat_net"), 0);
+        assert_int_equal(count(&p, NFT_MSG_DELSETELEM, "dhcp_csum"), 0); /* no address */
         assert_int_equal(count(&p, NFT_MSG_DELCHAIN, "net-iso-nat"), 0);
         assert_int_equal(count(&p, NFT_MSG_DELCHAIN, NULL), 3);
         vnet_nft_batch_free(b);
@@ -476,12 +570,27 @@ static void test_mode_change(void **state)
         assert_int_equal(vnet_nft_batch_del_network(b, &old), 0);
         assert_int_equal(vnet_nft_batch_add_network(b, &new), 0);
         parse(b, &p);
-        assert_int_equal(p.n - 2, 12 + 15);
+        assert_int_equal(p.n - 2, 13 + 16);
         assert_int_equal(count(&p, NFNL_MSG_BATCH_BEGIN, NULL), 1);
         assert_int_equal(count(&p, NFNL_MSG_BATCH_END, NULL), 1);
         assert_true(find(&p, NFT_MSG_DELCHAIN, "net-web-to") <
                     find(&p, NFT_MSG_NEWCHAIN, "net-web-to"));
-        check_added(&p, "web", "vbr0", rules);
+        /* the bridge leaves dhcp_csum and comes back in the same transaction */
+        assert_true(find(&p, NFT_MSG_DELSETELEM, "dhcp_csum") <
+                    find(&p, NFT_MSG_NEWSETELEM, "dhcp_csum"));
+        check_added(&p, "web", "vbr0", rules, true);
+        vnet_nft_batch_free(b);
+
+        /* to open: out of dhcp_csum with everything else, nothing added */
+        b = batch();
+        old = new;
+        new.mode = VNET_MODE_OPEN;
+        assert_int_equal(vnet_nft_batch_del_network(b, &old), 0);
+        assert_int_equal(vnet_nft_batch_add_network(b, &new), 0);
+        parse(b, &p);
+        assert_int_equal(p.n - 2, 4 + 3 * 2);
+        assert_int_equal(count(&p, NFT_MSG_DELSETELEM, "dhcp_csum"), 1);
+        assert_int_equal(count(&p, NFT_MSG_NEWSETELEM, NULL), 0);
         vnet_nft_batch_free(b);
 }
 
@@ -542,13 +651,13 @@ static void test_many(void **state)
                 x = net(name, br, VNET_MODE_NAT, "10.0.0.1", 24);
                 assert_int_equal(vnet_nft_batch_add_network(b, &x), 0);
         }
-        assert_int_equal(vnet_nft_batch_size(b), 14 + 300 * 22);
+        assert_int_equal(vnet_nft_batch_size(b), 17 + 300 * 23);
         nlh = vnet_nft_batch_data(b, &len);
         left = (int)len;
         for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
                 n++;
         assert_int_equal(left, 0);
-        assert_int_equal(n, 14 + 300 * 22 + 2);
+        assert_int_equal(n, 17 + 300 * 23 + 2);
         vnet_nft_batch_free(b);
 }
 
