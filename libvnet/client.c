@@ -154,7 +154,10 @@ static void describe_invalid_parameter(struct vnet_call_error *e)
         const char *p = param_str(e->parameters, "parameter");
         const char *m = param_str(e->parameters, "message");
 
-        if (p && m && *m)
+        /* vnetd's messages already say what is invalid and why ("invalid mtu 10: ..."). */
+        if (m && strncmp(m, "invalid ", 8) == 0)
+                err_printf(e, "%s", m);
+        else if (p && m && *m)
                 err_printf(e, "invalid %s: %s", p, m);
         else if (p)
                 err_printf(e, "invalid parameter '%s'", p);
