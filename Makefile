@@ -9,6 +9,9 @@ BINDIR     ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec
 SYSCONFDIR ?= /etc
 UNITDIR    ?= /lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
+INITDIR    ?= /etc/init.d
 
 CC       ?= cc
 SANITIZE ?= 0
@@ -120,6 +123,15 @@ install: all
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|/usr/local/sbin/|$(SBINDIR)/|' contrib/systemd/vnetd.service > $(B)/vnetd.service
 	install -m 0644 $(B)/vnetd.service $(DESTDIR)$(UNITDIR)/vnetd.service
+	install -d $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	install -m 0644 contrib/systemd/vnet.sysusers $(DESTDIR)$(SYSUSERSDIR)/vnet.conf
+	install -m 0644 contrib/systemd/vnet.tmpfiles $(DESTDIR)$(TMPFILESDIR)/vnet.conf
+
+# For systems without systemd: an init script (vnetd daemonizes and writes its pid file).
+install-sysv: install
+	install -d $(DESTDIR)$(INITDIR)
+	sed 's|/usr/local/sbin/|$(SBINDIR)/|' contrib/init.d/vnetd > $(B)/vnetd.init
+	install -m 0755 $(B)/vnetd.init $(DESTDIR)$(INITDIR)/vnetd
 
 clean:
 	rm -rf build build-san
@@ -127,6 +139,6 @@ clean:
 # Keep test objects: they are intermediate files to make, but rebuilding them is waste.
 .SECONDARY:
 
-.PHONY: all tests deps check check-unit check-integration demo bench install clean
+.PHONY: all tests deps check check-unit check-integration demo bench install install-sysv clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -4,11 +4,14 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #ifndef VNET_VERSION
 #define VNET_VERSION "0.1"
 #endif
+
+#define CLI_NELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Exit statuses: 2 is reserved for the command line itself being wrong, so scripts can tell
  * "you called me wrong" from "vnetd said no". */
@@ -24,12 +27,16 @@ struct cli {
 };
 
 /* A verb returns 0 or -errno, having printed its one line on stderr already. -EINVAL means
- * the command line was wrong (exit 2); anything else is a failure to do the work (exit 1). */
+ * the command line was wrong (exit 2); anything else is a failure to do the work (exit 1).
+ * A verb of two words ("host add") is a sub-verb in the table of its first word, which has no
+ * run of its own; the sub-verb's name is both words, so that its errors and usage say them. */
 struct cli_verb {
         const char *name;
         const char *args;
         const char *help;
         int (*run)(struct cli *cli, int argc, char **argv);
+        const struct cli_verb *sub;
+        size_t nsub;
 };
 
 /* Prints "vnetctl: VERB: message" on stderr and returns -EINVAL. */
@@ -46,7 +53,35 @@ int cli_parse_positional(struct cli *cli, int argc, char **argv, const char *con
  * missing-argument cases; this names it in one usage error. */
 int cli_option_error(struct cli *cli, int c, int argc, char **argv);
 
+enum cli_value {
+        CLI_VALUE_STRING, /* sent as given */
+        CLI_VALUE_INT,    /* must be a number to be sent as one; the range is vnetd's */
+};
+
+/* An option of a verb that sends each option as one member of its parameters. */
+struct cli_option {
+        const char *name;   /* --NAME */
+        const char *member; /* its name in the parameters; NULL: NAME */
+        enum cli_value value;
+        bool required;      /* missing: usage error "missing --NAME" */
+};
+
+/* Parses a verb's arguments: the options in @opts (and -j, -h) into members of @params, and
+ * exactly @n positional arguments, named in @names for the errors, into @out. Returns 1, 0 if
+ * --help was printed (the caller exits successfully), or -errno (-EINVAL: usage error). */
+int cli_parse_options(struct cli *cli, int argc, char **argv, const struct cli_option *opts,
+                      size_t nopts, json_t *params, const char *const *names, int n,
+                      char **out);
+
+/* Sets @params' member @key to the string @value, an argument called @what in errors. */
+int cli_set_string(struct cli *cli, json_t *params, const char *key, const char *value,
+                   const char *what);
+
+/* The usage line of @v, or one per sub-verb. */
 void cli_verb_usage(const struct cli_verb *v, FILE *f);
+
+/* Prints "vnetctl: out of memory" and returns -ENOMEM. */
+int cli_oom(void);
 
 /* Reports a failure to write the output (the one error line) and returns @r. */
 int cli_output(int r);
@@ -55,19 +90,26 @@ typedef int (*cli_text_fn)(FILE *f, const json_t *v);
 
 /* Prints @reply's member @key: as JSON with --json, else with @text. */
 int cli_print(struct cli *cli, const json_t *reply, const char *key, cli_text_fn text);
+/* The same for a member that must be an array (a list verb's reply). */
+int cli_print_array(struct cli *cli, const json_t *reply, const char *key, cli_text_fn text);
 
 /* Calls @method on vnetd; on failure prints the one error line and returns -errno (never
  * -EINVAL, which means a usage error). @params is stolen. */
 int cli_call(struct cli *cli, const char *method, json_t *params, json_t **reply);
 
-/* The verbs, one file per group: cmd_create.c, cmd_network.c, cmd_port.c. */
+/* The verbs, one file per group: cmd_create.c, cmd_network.c, cmd_port.c, cmd_dhcp.c. */
 int cmd_create(struct cli *cli, int argc, char **argv);
 int cmd_start(struct cli *cli, int argc, char **argv);
 int cmd_stop(struct cli *cli, int argc, char **argv);
 int cmd_destroy(struct cli *cli, int argc, char **argv);
 int cmd_list(struct cli *cli, int argc, char **argv);
+int cmd_reload(struct cli *cli, int argc, char **argv);
 int cmd_show(struct cli *cli, int argc, char **argv);
 int cmd_mode(struct cli *cli, int argc, char **argv);
 int cmd_attach(struct cli *cli, int argc, char **argv);
 int cmd_detach(struct cli *cli, int argc, char **argv);
 int cmd_ports(struct cli *cli, int argc, char **argv);
+int cmd_host_add(struct cli *cli, int argc, char **argv);
+int cmd_host_del(struct cli *cli, int argc, char **argv);
+int cmd_hosts(struct cli *cli, int argc, char **argv);
+int cmd_leases(struct cli *cli, int argc, char **argv);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dhcp.h"
 #include "model.h"
 #include "render.h"
 
@@ -16,7 +17,9 @@ enum create_kind {
         CREATE_INT,    /* must be a number to be sent as one */
         CREATE_BOOL,   /* on|off, through the model's one table of booleans */
         CREATE_FLAG,   /* no value: true */
+        CREATE_NOFLAG, /* no value: false (--no-X) */
         CREATE_LIST,   /* repeatable: each value is appended to an array */
+        CREATE_LEASE,  /* 3600, 60m, 1h...: sent as seconds, so vnetd sees one form */
 };
 
 static const struct create_field {
@@ -35,6 +38,11 @@ static const struct create_field {
         /* Names or ids, resolved by vnetd: it decides who the bridge helper serves. */
         { "allow-user", CREATE_LIST, "allow_users" },
         { "allow-group", CREATE_LIST, "allow_groups" },
+        { "dhcp", CREATE_STRING, "dhcp_range" },
+        { "no-dhcp", CREATE_NOFLAG, "dhcp" },
+        { "lease-time", CREATE_LEASE, "lease_time" },
+        { "domain", CREATE_STRING },
+        { "dns-forwarder", CREATE_LIST, "dns_forwarders" },
 };
 
 #define CREATE_NFIELDS (sizeof(create_fields) / sizeof(create_fields[0]))
@@ -47,9 +55,11 @@ static int create_value(struct cli *cli, const struct create_field *fd, const ch
         struct vnet_err e = {};
         char option[32], *end;
         long long n;
+        unsigned secs;
         bool b;
 
         *ret = NULL;
+        snprintf(option, sizeof(option), "--%s", fd->option);
         switch (fd->kind) {
         case CREATE_STRING:
         case CREATE_LIST:
@@ -65,7 +75,6 @@ static int create_value(struct cli *cli, const struct create_field *fd, const ch
                 *ret = json_integer(n);
                 break;
         case CREATE_BOOL:
-                snprintf(option, sizeof(option), "--%s", fd->option);
                 if (vnet_parse_bool(arg, &b, option, &e) < 0)
                         return cli_usage_error(cli, "%s", e.message);
                 *ret = json_boolean(b);
@@ -73,17 +82,20 @@ static int create_value(struct cli *cli, const struct create_field *fd, const ch
         case CREATE_FLAG:
                 *ret = json_true();
                 break;
+        case CREATE_NOFLAG:
+                *ret = json_false();
+                break;
+        case CREATE_LEASE:
+                /* The protocol's lease_time is an int: the suffixes exist only here. */
+                if (vnet_parse_lease_time(arg, &secs, option, &e) < 0)
+                        return cli_usage_error(cli, "%s", e.message);
+                *ret = json_integer(secs);
+                break;
         }
         /* json_string() refuses what is not UTF-8. */
         if (!*ret)
                 return cli_usage_error(cli, "invalid --%s: not valid UTF-8", fd->option);
         return 0;
-}
-
-static int create_oom(void)
-{
-        fprintf(stderr, "vnetctl: %s\n", strerror(ENOMEM));
-        return -ENOMEM;
 }
 
 /* Stores @v (stolen) as @fd's member of @network. */
@@ -95,7 +107,7 @@ static int create_set(json_t *network, const struct create_field *fd, json_t *v)
         if (fd->kind != CREATE_LIST) {
                 /* A repeated option: the last one wins, as with most tools. */
                 if (json_object_set_new(network, field, v) < 0)
-                        return create_oom();
+                        return cli_oom();
                 return 0;
         }
         list = json_object_get(network, field);
@@ -103,12 +115,28 @@ static int create_set(json_t *network, const struct create_field *fd, json_t *v)
                 list = json_array();
                 if (!list || json_object_set_new(network, field, list) < 0) {
                         json_decref(v);
-                        return create_oom();
+                        return cli_oom();
                 }
         }
         if (json_array_append_new(list, v) < 0)
-                return create_oom();
+                return cli_oom();
         return 0;
+}
+
+static int create_has_arg(enum create_kind kind)
+{
+        switch (kind) {
+        case CREATE_STRING:
+        case CREATE_INT:
+        case CREATE_BOOL:
+        case CREATE_LIST:
+        case CREATE_LEASE:
+                return required_argument;
+        case CREATE_FLAG:
+        case CREATE_NOFLAG:
+                return no_argument;
+        }
+        return required_argument;
 }
 
 static void create_options(struct option *options)
@@ -118,7 +146,7 @@ static void create_options(struct option *options)
         for (i = 0; i < CREATE_NFIELDS; i++)
                 options[i] = (struct option){
                         create_fields[i].option,
-                        create_fields[i].kind == CREATE_FLAG ? no_argument : required_argument,
+                        create_has_arg(create_fields[i].kind),
                         NULL, CREATE_OPT_BASE + (int)i,
                 };
         options[i++] = (struct option){ "help", no_argument, NULL, 'h' };
@@ -134,7 +162,7 @@ int cmd_create(struct cli *cli, int argc, char **argv)
 
         network = json_object();
         if (!network)
-                return create_oom();
+                return cli_oom();
         create_options(options);
         optind = 0;
         while ((c = getopt_long(argc, argv, ":hj", options, NULL)) != -1) {
@@ -172,7 +200,7 @@ int cmd_create(struct cli *cli, int argc, char **argv)
 
         v = json_pack("{s:O}", "network", network);
         if (!v) {
-                r = create_oom();
+                r = cli_oom();
                 goto out;
         }
         r = cli_call(cli, "io.vnet.CreateNetwork", v, &reply);

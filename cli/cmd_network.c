@@ -108,13 +108,24 @@ int cmd_list(struct cli *cli, int argc, char **argv)
         r = cli_call(cli, "io.vnet.ListNetworks", NULL, &reply);
         if (r < 0)
                 return r;
-        if (!json_is_array(json_object_get(reply, "networks"))) {
-                fprintf(stderr, "vnetctl: malformed reply from vnetd: no 'networks' array\n");
-                r = -EBADMSG;
-                goto out;
-        }
-        r = cli_print(cli, reply, "networks", render_network_table);
-out:
+        r = cli_print_array(cli, reply, "networks", render_network_table);
+        json_decref(reply);
+        return r;
+}
+
+int cmd_reload(struct cli *cli, int argc, char **argv)
+{
+        json_t *reply = NULL;
+        int r;
+
+        r = cli_parse_positional(cli, argc, argv, NULL, 0, NULL);
+        if (r <= 0)
+                return r;
+        r = cli_call(cli, "io.vnet.Reload", NULL, &reply);
+        if (r < 0)
+                return r;
+        r = cli_output(cli->json ? render_json(stdout, reply)
+                                 : fprintf(stdout, "Definitions reloaded.\n") < 0 ? -EIO : 0);
         json_decref(reply);
         return r;
 }

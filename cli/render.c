@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "render.h"
 
@@ -91,6 +92,11 @@ static const char *field_bool(const json_t *o, const char *key, const char *yes,
         return json_is_true(v) ? yes : no;
 }
 
+static const char *or_none(const char *s)
+{
+        return s ? s : RENDER_NONE;
+}
+
 static const char *field_int(const json_t *o, const char *key, char *buf, size_t size)
 {
         const json_t *v = json_object_get(o, key);
@@ -172,11 +178,75 @@ static char *field_list(const json_t *o, const char *key, int *r)
         return buf;
 }
 
+/* Seconds in the largest unit that divides them, as --lease-time takes them: 1h, 90m, 150s. */
+static void render_duration(json_int_t secs, char *buf, size_t size)
+{
+        static const struct {
+                json_int_t seconds;
+                char suffix;
+        } units[] = { { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' } };
+
+        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+                if (secs > 0 && secs % units[i].seconds == 0) {
+                        snprintf(buf, size, "%" JSON_INTEGER_FORMAT "%c", secs / units[i].seconds,
+                                 units[i].suffix);
+                        return;
+                }
+        snprintf(buf, size, "%" JSON_INTEGER_FORMAT "s", secs);
+}
+
+/* "off", or "on" with the range and the lease time the reply has; NULL without "dhcp". */
+static const char *details_dhcp(const json_t *network, char *buf, size_t size)
+{
+        const json_t *on = json_object_get(network, "dhcp");
+        const json_t *lease = json_object_get(network, "lease_time");
+        const char *range = field_str(network, "dhcp_range");
+        char dur[32] = "";
+
+        if (!json_is_boolean(on))
+                return NULL;
+        if (json_is_false(on))
+                return "off";
+        if (json_is_integer(lease))
+                render_duration(json_integer_value(lease), dur, sizeof(dur));
+        snprintf(buf, size, "on%s%s%s%s", range ? ", " : "", range ? range : "",
+                 *dur ? ", lease " : "", dur);
+        return buf;
+}
+
+/* The supervisor's view of dnsmasq; NULL when the reply has none. */
+static const char *details_dnsmasq(const json_t *network, char *buf, size_t size)
+{
+        const json_t *d = json_object_get(network, "dnsmasq");
+        const json_t *restarts = json_object_get(d, "restarts");
+        const char *last = field_str(d, "last_exit");
+        json_int_t n = json_is_integer(restarts) ? json_integer_value(restarts) : 0;
+        char pid[32], again[192] = "";
+
+        if (!json_is_object(d))
+                return NULL;
+        /* Restarts say that something is wrong even when the current process is fine. */
+        if (n > 0)
+                snprintf(again, sizeof(again), "restarted %" JSON_INTEGER_FORMAT " time%s%s%s", n,
+                         n == 1 ? "" : "s", last ? ", last: " : "", last ? last : "");
+        if (json_is_true(json_object_get(d, "running")))
+                snprintf(buf, size, "running, pid %s%s%s",
+                         or_none(field_int(d, "pid", pid, sizeof(pid))), *again ? ", " : "",
+                         again);
+        else if (*again)
+                snprintf(buf, size, "%s", again);
+        else
+                snprintf(buf, size, "not running%s%s", last ? ", last: " : "", last ? last : "");
+        return buf;
+}
+
 int render_network_details(FILE *f, const json_t *network)
 {
-        struct render_kv kv[13];
+        struct render_kv kv[18];
         const char *error = field_str(network, "error");
-        char mtu[32], *users, *groups;
+        const json_t *hosts = json_object_get(network, "hosts");
+        char mtu[32], dhcp[160], dnsmasq[320], nhosts[32], *users, *groups, *forwarders;
+        const char *domain = field_str(network, "domain"), *line;
         size_t n = 0;
         int r = 0;
 
@@ -199,16 +269,27 @@ int render_network_details(FILE *f, const json_t *network)
                 kv[n++] = (struct render_kv){ "Allowed users", users };
         if (groups)
                 kv[n++] = (struct render_kv){ "Allowed groups", groups };
+        /* The DHCP and DNS lines come only from a vnetd that knows about them, and only for a
+         * network that has them (one with an address). */
+        if ((line = details_dhcp(network, dhcp, sizeof(dhcp))))
+                kv[n++] = (struct render_kv){ "DHCP", line };
+        if (json_object_get(network, "domain"))
+                kv[n++] = (struct render_kv){ "Domain", domain && *domain ? domain : NULL };
+        forwarders = field_list(network, "dns_forwarders", &r);
+        if (json_is_array(json_object_get(network, "dns_forwarders")))
+                kv[n++] = (struct render_kv){ "DNS forwarders", forwarders ? forwarders : "none" };
+        if (json_is_array(hosts)) {
+                snprintf(nhosts, sizeof(nhosts), "%zu", json_array_size(hosts));
+                kv[n++] = (struct render_kv){ "Hosts", nhosts };
+        }
+        if ((line = details_dnsmasq(network, dnsmasq, sizeof(dnsmasq))))
+                kv[n++] = (struct render_kv){ "dnsmasq", line };
         if (r == 0)
                 r = render_kv(f, kv, n);
         free(users);
         free(groups);
+        free(forwarders);
         return r;
-}
-
-static const char *or_none(const char *s)
-{
-        return s ? s : RENDER_NONE;
 }
 
 int render_network_summary(FILE *f, const json_t *network)
@@ -332,4 +413,120 @@ int render_port_detached(FILE *f, const char *network, const char *ifname)
 {
         fprintf(f, "Port '%s' detached from network '%s'.\n", ifname, network);
         return render_status(f);
+}
+
+enum {
+        HOST_COL_MAC,
+        HOST_COL_IP,
+        HOST_COL_HOSTNAME,
+        _HOST_COL_MAX,
+};
+
+int render_host_table(FILE *f, const json_t *hosts)
+{
+        static const char *const header[_HOST_COL_MAX] = {
+                [HOST_COL_MAC] = "MAC",
+                [HOST_COL_IP] = "IP",
+                [HOST_COL_HOSTNAME] = "HOSTNAME",
+        };
+        size_t n = json_array_size(hosts);
+        const char **cells;
+        int r;
+
+        /* One spare row, as in render_network_table: calloc(0) may return NULL. */
+        cells = calloc((n + 1) * _HOST_COL_MAX, sizeof(*cells));
+        if (!cells)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const json_t *o = json_array_get(hosts, i);
+                const char **row = cells + i * _HOST_COL_MAX;
+
+                row[HOST_COL_MAC] = field_str(o, "mac");
+                row[HOST_COL_IP] = field_str(o, "ip");
+                row[HOST_COL_HOSTNAME] = field_str(o, "hostname");
+                /* An empty name is no name: "-" keeps the column readable. */
+                if (row[HOST_COL_HOSTNAME] && !*row[HOST_COL_HOSTNAME])
+                        row[HOST_COL_HOSTNAME] = NULL;
+        }
+        r = render_table(f, header, _HOST_COL_MAX, cells, n);
+        free(cells);
+        return r;
+}
+
+int render_host_added(FILE *f, const char *network, const char *mac, const char *ip,
+                      const char *hostname)
+{
+        fprintf(f, "Reserved %s for %s%s%s%s on network '%s'.\n", ip, mac,
+                hostname ? " (" : "", hostname ? hostname : "", hostname ? ")" : "", network);
+        return render_status(f);
+}
+
+int render_host_removed(FILE *f, const char *network, const char *mac)
+{
+        fprintf(f, "Removed the reservation of %s on network '%s'.\n", mac, network);
+        return render_status(f);
+}
+
+enum {
+        LEASE_COL_MAC,
+        LEASE_COL_ADDRESS,
+        LEASE_COL_HOSTNAME,
+        LEASE_COL_EXPIRES,
+        _LEASE_COL_MAX,
+};
+
+#define LEASE_TIME_MAX sizeof("-9223372036854775808-12-31 23:59:59")
+
+/* Unix time in local time, "never" for 0 (dnsmasq's infinite leases); NULL when the value is
+ * not a time. */
+static const char *lease_expires(const json_t *lease, char *buf, size_t size)
+{
+        const json_t *v = json_object_get(lease, "expires");
+        struct tm tm;
+        time_t t;
+
+        if (!json_is_integer(v) || json_integer_value(v) < 0)
+                return NULL;
+        if (json_integer_value(v) == 0)
+                return "never";
+        t = (time_t)json_integer_value(v);
+        if (!localtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                return NULL;
+        return buf;
+}
+
+int render_lease_table(FILE *f, const json_t *leases)
+{
+        static const char *const header[_LEASE_COL_MAX] = {
+                [LEASE_COL_MAC] = "MAC",
+                [LEASE_COL_ADDRESS] = "ADDRESS",
+                [LEASE_COL_HOSTNAME] = "HOSTNAME",
+                [LEASE_COL_EXPIRES] = "EXPIRES",
+        };
+        size_t n = json_array_size(leases);
+        const char **cells = NULL;
+        char (*expires)[LEASE_TIME_MAX] = NULL;
+        int r = -ENOMEM;
+
+        /* One spare row each, as in render_network_table: calloc(0) may return NULL. */
+        cells = calloc((n + 1) * _LEASE_COL_MAX, sizeof(*cells));
+        expires = calloc(n + 1, sizeof(*expires));
+        if (!cells || !expires)
+                goto out;
+        for (size_t i = 0; i < n; i++) {
+                const json_t *o = json_array_get(leases, i);
+                const char **row = cells + i * _LEASE_COL_MAX;
+
+                row[LEASE_COL_MAC] = field_str(o, "mac");
+                row[LEASE_COL_ADDRESS] = field_str(o, "address");
+                row[LEASE_COL_HOSTNAME] = field_str(o, "hostname");
+                if (row[LEASE_COL_HOSTNAME] && !*row[LEASE_COL_HOSTNAME])
+                        row[LEASE_COL_HOSTNAME] = NULL;
+                row[LEASE_COL_EXPIRES] = lease_expires(o, expires[i], sizeof(expires[i]));
+        }
+        r = render_table(f, header, _LEASE_COL_MAX, cells, n);
+out:
+        free(cells);
+        free(expires);
+        return r;
 }

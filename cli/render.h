@@ -34,7 +34,10 @@ int render_network_summary(FILE *f, const json_t *network);
 int render_network_destroyed(FILE *f, const char *name);
 
 /* The allowed users and groups, when a network has any, show as "Allowed users:" and
- * "Allowed groups:" lines in render_network_details. */
+ * "Allowed groups:" lines in render_network_details. So do, when the reply has them, "DHCP:"
+ * ("on, START-END, lease 1h" or "off"), "Domain:", "DNS forwarders:" ("none" when empty),
+ * "Hosts:" (the number of reservations) and "dnsmasq:" ("running, pid N", "restarted N times,
+ * last: REASON", "not running"). */
 
 /* Names for the uids and gids of port owners; a function returns NULL for an id that has no
  * name. Looking names up is the caller's business (NSS), so tests can pass their own. */
@@ -50,3 +53,14 @@ int render_port_table(FILE *f, const json_t *ports, const struct render_names *n
 /* For scripts and people alike: one line "IFNAME MAC". */
 int render_port_attached(FILE *f, const json_t *port);
 int render_port_detached(FILE *f, const char *network, const char *ifname);
+
+/* Host objects (static DHCP reservations): MAC IP HOSTNAME. */
+int render_host_table(FILE *f, const json_t *hosts);
+/* One line for people after host add / host del; @hostname may be NULL. */
+int render_host_added(FILE *f, const char *network, const char *mac, const char *ip,
+                      const char *hostname);
+int render_host_removed(FILE *f, const char *network, const char *mac);
+
+/* Lease objects: MAC ADDRESS HOSTNAME EXPIRES, the expiry in local time
+ * ("YYYY-MM-DD HH:MM:SS", "never" for 0). */
+int render_lease_table(FILE *f, const json_t *leases);

@@ -80,6 +80,38 @@ expect_error 2 "detach: unknown option '--force'" detach net0 vnet0 --force
 expect_error 2 "ports: missing NETWORK" ports
 expect_error 2 "ports: unexpected argument 'extra'" ports net0 extra
 expect_error 2 "ports: unknown option '--all'" ports net0 --all
+# DHCP and DNS: a lease time is checked here (it is sent as seconds); the rest is vnetd's.
+expect_error 2 "create: invalid --lease-time 'soon'" create net0 --lease-time soon
+expect_error 2 "create: invalid --lease-time '5x'" create net0 --lease-time 5x
+expect_error 2 "create: invalid --lease-time '1s': must be between" create net0 --lease-time 1s
+expect_error 2 "create: option '--lease-time' needs a value" create net0 --lease-time
+expect_error 2 "create: option '--dhcp' needs a value" create net0 --dhcp
+expect_error 2 "create: option '--domain' needs a value" create net0 --domain
+expect_error 2 "create: option '--dns-forwarder' needs a value" create net0 --dns-forwarder
+expect_error 2 "create: option '--no-dhcp' takes no value" create net0 --no-dhcp=yes
+expect_error 2 "leases: option '--json' takes no value" leases net0 --json=1
+expect_error 2 "attach: option '--ip' needs a value" attach net0 --ip
+expect_error 2 "attach: option '--hostname' needs a value" attach net0 --hostname
+expect_error 2 "host: missing SUBCOMMAND (add or del)" host
+expect_error 2 "host: unknown subcommand 'list'" host list
+expect_error 2 "host add: missing NETWORK" host add
+expect_error 2 "host add: missing NETWORK" host add --mac 52:54:00:12:34:56 --ip 192.168.122.10
+expect_error 2 "host add: missing --mac" host add net0
+expect_error 2 "host add: missing --mac" host add net0 --ip 192.168.122.10 --name web
+expect_error 2 "host add: missing --ip" host add net0 --mac 52:54:00:12:34:56
+expect_error 2 "host add: option '--name' needs a value" host add net0 --mac 52:54:00:12:34:56 --ip 192.168.122.10 --name
+expect_error 2 "host add: unexpected argument 'extra'" host add net0 extra --mac 52:54:00:12:34:56 --ip 192.168.122.10
+expect_error 2 "host add: unknown option '--hostname'" host add net0 --mac 52:54:00:12:34:56 --ip 192.168.122.10 --hostname web
+expect_error 2 "host del: missing NETWORK" host del
+expect_error 2 "host del: missing --mac" host del net0
+expect_error 2 "host del: unknown option '--ip'" host del net0 --mac 52:54:00:12:34:56 --ip 192.168.122.10
+for verb in hosts leases; do
+        expect_error 2 "$verb: missing NETWORK" "$verb"
+        expect_error 2 "$verb: unexpected argument 'extra'" "$verb" net0 extra
+        expect_error 2 "$verb: unknown option '--all'" "$verb" net0 --all
+done
+expect_error 2 "help: unknown subcommand 'host list'" help host list
+expect_error 2 "help: unexpected argument 'extra'" help leases extra
 
 # No daemon: exit 1, one line that names the socket, also with --json.
 expect_error 1 "/nonexistent/sock" -s /nonexistent/sock list
@@ -93,11 +125,21 @@ expect_error 1 "$tmp/absent.sock" attach net0 --mac 52:54:00:12:34:56 --owner al
 expect_error 1 "$tmp/absent.sock" --json attach net0
 expect_error 1 "$tmp/absent.sock" detach net0 vnet0
 expect_error 1 "$tmp/absent.sock" ports net0
+expect_error 1 "$tmp/absent.sock" create net0 --dhcp 10.0.0.2-10.0.0.9 --lease-time 12h \
+        --domain lab.example --dns-forwarder 10.0.0.53 --dns-forwarder 10.0.1.53
+expect_error 1 "$tmp/absent.sock" create net0 --no-dhcp --lease-time 3600
+expect_error 1 "$tmp/absent.sock" attach net0 --ip 192.168.122.10 --hostname web
+expect_error 1 "$tmp/absent.sock" host add net0 --mac 52:54:00:12:34:56 --ip 192.168.122.10 --name web
+expect_error 1 "$tmp/absent.sock" host add net0 --mac 52:54:00:12:34:56 --ip 192.168.122.10
+expect_error 1 "$tmp/absent.sock" --json host del net0 --mac 52:54:00:12:34:56
+expect_error 1 "$tmp/absent.sock" hosts net0
+expect_error 1 "$tmp/absent.sock" leases --json net0
 
 for args in --help -h help; do
         run 0 $args
         [ ! -s "$tmp/err" ] || fail "vnetctl $args: unexpected stderr: $(cat "$tmp/err")"
-        for verb in create start stop destroy list show mode attach detach ports; do
+        for verb in create start stop destroy list show mode attach detach ports leases hosts \
+                "host add" "host del"; do
                 grep -q "^  $verb\b" "$tmp/out" || fail "vnetctl $args: '$verb' not listed"
         done
 done
@@ -109,6 +151,22 @@ run 0 attach --help
 grep -q "attach NETWORK .*--owner" "$tmp/out" || fail "vnetctl attach --help: $(cat "$tmp/out")"
 run 0 help ports
 grep -q "ports NETWORK" "$tmp/out" || fail "vnetctl help ports: $(cat "$tmp/out")"
+run 0 create --help
+grep -q "create NAME .*--dhcp START-END.*--lease-time" "$tmp/out" || fail "vnetctl create --help: $(cat "$tmp/out")"
+run 0 attach --help
+grep -q "attach NETWORK .*--ip ADDR.*--hostname" "$tmp/out" || fail "vnetctl attach --help: $(cat "$tmp/out")"
+for args in "host --help" "help host"; do
+        run 0 $args
+        grep -q "host add NETWORK --mac MAC --ip ADDR" "$tmp/out" || fail "vnetctl $args: $(cat "$tmp/out")"
+        grep -q "host del NETWORK --mac MAC" "$tmp/out" || fail "vnetctl $args: $(cat "$tmp/out")"
+done
+run 0 help host add
+grep -q "host add NETWORK .*--name HOSTNAME" "$tmp/out" || fail "vnetctl help host add: $(cat "$tmp/out")"
+grep -q "host del" "$tmp/out" && fail "vnetctl help host add: shows host del: $(cat "$tmp/out")"
+run 0 host add --help
+grep -q "host add NETWORK" "$tmp/out" || fail "vnetctl host add --help: $(cat "$tmp/out")"
+run 0 help leases
+grep -q "leases NETWORK" "$tmp/out" || fail "vnetctl help leases: $(cat "$tmp/out")"
 run 0 --version
 grep -q "^vnetctl " "$tmp/out" || fail "vnetctl --version: $(cat "$tmp/out")"
 

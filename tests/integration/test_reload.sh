@@ -22,10 +22,16 @@ EOF
 start_vnetd
 
 reload() {
+	vnetctl reload >/dev/null || die "vnetctl reload failed"
+}
+sighup() {
 	kill -HUP "$VNETD_PID"
-	# Reload is done when vnetd answers again (calls are served after the signal).
-	sleep 0.1
-	vnetctl list >/dev/null || die "vnetd does not answer after SIGHUP"
+	# The signal is handled in the loop before the next call is served; wait for the log.
+	for _ in $(seq 1 50); do
+		[ "$(grep -c 'definitions reloaded' "$T/vnetd.log")" -gt "${1:-0}" ] && return 0
+		sleep 0.02
+	done
+	die "vnetd did not reload on SIGHUP"
 }
 field() { vnetctl --json show "$1" | jq -r "$2"; }
 ifindex() { in_host ip -j link show "$1" | jq -r '.[0].ifindex'; }
@@ -62,9 +68,9 @@ assert_eq "$(field calm '.hosts[0].hostname')" db "calm reservation"
 assert_eq "$(field calm .dnsmasq.pid)" "$calm_pid" "calm's dnsmasq after a reservation"
 grep -q '52:54:00:00:08:10,10.8.0.10,db' "$T/run/dnsmasq/calm.hosts" || die "hosts file not rewritten"
 
-log "a new file defines and (autostart) starts a network"
+log "a new file defines and (autostart) starts a network (SIGHUP)"
 printf '[Network]\nMode=isolated\nAutostart=yes\n' >"$T/etc/networks/fresh.conf"
-reload
+sighup 0
 assert_eq "$(field fresh .state)" running "fresh state"
 
 log "a broken file keeps the old definition"

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "dhcp.h"
 #include "model.h"
 
 static void names(void **state)
@@ -193,6 +194,10 @@ static void validate(void **state)
         assert_int_equal(vnet_network_validate(&n, &e), 0);
         n.mode = VNET_MODE_NAT;
         assert_int_equal(vnet_parse_ipv4_gateway("10.0.0.1/24", &n.ipv4, "ipv4", &e), 0);
+        /* An address brings DHCP settings, checked with the rest. */
+        assert_int_equal(vnet_network_validate(&n, &e), -EINVAL);
+        assert_string_equal(e.field, "lease-time");
+        assert_int_equal(vnet_dhcp_init_defaults(&n.dhcp, n.name, &n.ipv4), 0);
         assert_int_equal(vnet_network_validate(&n, &e), 0);
         n.mtu = 10;
         assert_int_equal(vnet_network_validate(&n, &e), -EINVAL);

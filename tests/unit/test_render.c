@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The Makefile links cli objects into vnetctl only; the renderer is pure, so compile it in. */
 #include "../../cli/render.c"
@@ -418,6 +419,219 @@ static void test_port_attached_detached(void **state)
         json_decref(bare);
 }
 
+/* A network with DHCP and DNS, as a vnetd that serves them describes it. */
+#define NET_DHCP_BEGIN                                                                     \
+        "{\"name\":\"default\",\"bridge\":\"virbr0\",\"mode\":\"nat\","                    \
+        "\"ipv4\":\"192.168.122.1/24\",\"mtu\":1500,\"mac\":\"52:54:00:aa:bb:cc\","        \
+        "\"stp\":false,\"autostart\":true,\"transient\":false,\"state\":\"running\","      \
+        "\"allow_users\":[],\"allow_groups\":[],"
+
+static void test_network_details_dhcp(void **state)
+{
+        json_t *n = network(NET_DHCP_BEGIN
+                            "\"dhcp\":true,\"dhcp_range\":\"192.168.122.2-192.168.122.254\","
+                            "\"lease_time\":3600,\"domain\":\"default\",\"dns_forwarders\":[],"
+                            "\"hosts\":[{\"mac\":\"52:54:00:00:00:01\",\"ip\":\"192.168.122.10\"}],"
+                            "\"dnsmasq\":{\"pid\":4242,\"running\":true,\"restarts\":0}}");
+        struct capture c;
+        char *out;
+
+        (void)state;
+        capture_open(&c);
+        assert_int_equal(render_network_details(c.f, n), 0);
+        out = capture_close(&c);
+        assert_string_equal(out, "Name:            default\n"
+                                 "State:           running\n"
+                                 "Mode:            nat\n"
+                                 "Bridge:          virbr0\n"
+                                 "IPv4:            192.168.122.1/24\n"
+                                 "MTU:             1500\n"
+                                 "MAC:             52:54:00:aa:bb:cc\n"
+                                 "STP:             off\n"
+                                 "Autostart:       yes\n"
+                                 "Persistent:      yes\n"
+                                 "DHCP:            on, 192.168.122.2-192.168.122.254, lease 1h\n"
+                                 "Domain:          default\n"
+                                 "DNS forwarders:  none\n"
+                                 "Hosts:           1\n"
+                                 "dnsmasq:         running, pid 4242\n");
+        assert_no_trailing_blanks(out);
+        free(out);
+        json_decref(n);
+}
+
+/* Renders @json's details and returns the value of its line @key ("DHCP: ..."); freed by the
+ * caller. */
+static char *details_line(const char *json, const char *key)
+{
+        json_t *n = network(json);
+        struct capture c;
+        char *out, *line, *end;
+
+        capture_open(&c);
+        assert_int_equal(render_network_details(c.f, n), 0);
+        out = capture_close(&c);
+        json_decref(n);
+        line = strstr(out, key);
+        if (!line) {
+                free(out);
+                return NULL;
+        }
+        line += strlen(key);
+        line += strspn(line, " ");
+        end = strchr(line, '\n');
+        assert_non_null(end);
+        line = strndup(line, (size_t)(end - line));
+        free(out);
+        return line;
+}
+
+static void assert_details_line(const char *json, const char *key, const char *want)
+{
+        char *got = details_line(json, key);
+
+        if (!want) {
+                assert_null(got);
+                return;
+        }
+        assert_non_null(got);
+        assert_string_equal(got, want);
+        free(got);
+}
+
+static void test_network_details_dhcp_variants(void **state)
+{
+        (void)state;
+        assert_details_line(NET_DHCP_BEGIN "\"dhcp\":false,\"dhcp_range\":\"0.0.0.0-0.0.0.0\"}",
+                            "\nDHCP:", "off");
+        /* The lease time in the unit --lease-time would take. */
+        assert_details_line(NET_DHCP_BEGIN "\"dhcp\":true,\"dhcp_range\":\"10.0.0.2-10.0.0.9\","
+                                           "\"lease_time\":5400}",
+                            "\nDHCP:", "on, 10.0.0.2-10.0.0.9, lease 90m");
+        assert_details_line(NET_DHCP_BEGIN "\"dhcp\":true,\"lease_time\":172800}", "\nDHCP:",
+                            "on, lease 2d");
+        assert_details_line(NET_DHCP_BEGIN "\"dhcp\":true,\"lease_time\":150}", "\nDHCP:",
+                            "on, lease 150s");
+        assert_details_line(NET_DHCP_BEGIN "\"dns_forwarders\":[\"10.9.9.9\",\"10.9.9.8\"]}",
+                            "\nDNS forwarders:", "10.9.9.9, 10.9.9.8");
+        assert_details_line(NET_DHCP_BEGIN "\"hosts\":[]}", "\nHosts:", "0");
+        assert_details_line(NET_DHCP_BEGIN "\"domain\":\"\"}", "\nDomain:", "-");
+        assert_details_line(NET_DHCP_BEGIN "\"dnsmasq\":{\"pid\":0,\"running\":false,"
+                                           "\"restarts\":3,\"last_exit\":\"killed by signal 9\"}}",
+                            "\ndnsmasq:", "restarted 3 times, last: killed by signal 9");
+        assert_details_line(NET_DHCP_BEGIN "\"dnsmasq\":{\"pid\":77,\"running\":true,"
+                                           "\"restarts\":1,\"last_exit\":\"exited with status 2\"}}",
+                            "\ndnsmasq:", "running, pid 77, restarted 1 time, last: exited with status 2");
+        assert_details_line(NET_DHCP_BEGIN "\"dnsmasq\":{\"pid\":0,\"running\":false,"
+                                           "\"restarts\":0}}",
+                            "\ndnsmasq:", "not running");
+        /* A vnetd without DHCP (or a network without an address) has none of the lines. */
+        assert_details_line(NET_DEFAULT, "\nDHCP:", NULL);
+        assert_details_line(NET_DEFAULT, "\nDomain:", NULL);
+        assert_details_line(NET_DEFAULT, "\nDNS forwarders:", NULL);
+        assert_details_line(NET_DEFAULT, "\nHosts:", NULL);
+        assert_details_line(NET_DEFAULT, "\ndnsmasq:", NULL);
+}
+
+#define HOSTS                                                                              \
+        "[{\"mac\":\"52:54:00:00:00:01\",\"ip\":\"192.168.122.10\",\"hostname\":\"web\"},"  \
+        "{\"mac\":\"52:54:00:00:00:02\",\"ip\":\"192.168.122.100\"},"                      \
+        "{\"mac\":\"52:54:00:00:00:03\",\"ip\":\"192.168.122.11\",\"hostname\":\"\"},"     \
+        "{\"mac\":7}]"
+
+static void test_host_table(void **state)
+{
+        json_t *hosts = network(HOSTS);
+        json_t *empty = json_array();
+        struct capture c;
+        char *out;
+
+        (void)state;
+        capture_open(&c);
+        assert_int_equal(render_host_table(c.f, hosts), 0);
+        assert_int_equal(render_host_table(c.f, empty), 0);
+        out = capture_close(&c);
+        assert_string_equal(out, "MAC                IP               HOSTNAME\n"
+                                 "52:54:00:00:00:01  192.168.122.10   web\n"
+                                 "52:54:00:00:00:02  192.168.122.100  -\n"
+                                 "52:54:00:00:00:03  192.168.122.11   -\n"
+                                 "-                  -                -\n"
+                                 "MAC  IP  HOSTNAME\n");
+        assert_no_trailing_blanks(out);
+        free(out);
+        json_decref(hosts);
+        json_decref(empty);
+}
+
+static void test_host_added_removed(void **state)
+{
+        struct capture c;
+        char *out;
+
+        (void)state;
+        capture_open(&c);
+        assert_int_equal(render_host_added(c.f, "default", "52:54:00:00:00:01", "192.168.122.10",
+                                           "web"),
+                         0);
+        assert_int_equal(render_host_added(c.f, "default", "52:54:00:00:00:02", "192.168.122.11",
+                                           NULL),
+                         0);
+        assert_int_equal(render_host_removed(c.f, "default", "52:54:00:00:00:01"), 0);
+        out = capture_close(&c);
+        assert_string_equal(out,
+                            "Reserved 192.168.122.10 for 52:54:00:00:00:01 (web) on network 'default'.\n"
+                            "Reserved 192.168.122.11 for 52:54:00:00:00:02 on network 'default'.\n"
+                            "Removed the reservation of 52:54:00:00:00:01 on network 'default'.\n");
+        free(out);
+}
+
+#define LEASES                                                                             \
+        "[{\"mac\":\"52:54:00:00:00:01\",\"address\":\"192.168.122.10\","                  \
+        "\"hostname\":\"web\",\"expires\":1700000000},"                                     \
+        "{\"mac\":\"52:54:00:00:00:02\",\"address\":\"192.168.122.57\",\"expires\":0},"    \
+        "{\"mac\":\"52:54:00:00:00:03\",\"address\":\"192.168.122.58\",\"hostname\":\"\","\
+        "\"expires\":\"soon\"},"                                                           \
+        "{\"mac\":\"52:54:00:00:00:04\",\"address\":\"192.168.122.59\",\"expires\":-5}]"
+
+static void test_lease_table(void **state)
+{
+        json_t *leases = network(LEASES);
+        json_t *empty = json_array();
+        struct capture c;
+        char *out;
+
+        (void)state;
+        /* Expiry is local time: pin the zone so the fixed timestamp has one rendering. */
+        assert_int_equal(setenv("TZ", "UTC", 1), 0);
+        tzset();
+        capture_open(&c);
+        assert_int_equal(render_lease_table(c.f, leases), 0);
+        assert_int_equal(render_lease_table(c.f, empty), 0);
+        out = capture_close(&c);
+        assert_string_equal(out,
+                            "MAC                ADDRESS         HOSTNAME  EXPIRES\n"
+                            "52:54:00:00:00:01  192.168.122.10  web       2023-11-14 22:13:20\n"
+                            "52:54:00:00:00:02  192.168.122.57  -         never\n"
+                            "52:54:00:00:00:03  192.168.122.58  -         -\n"
+                            "52:54:00:00:00:04  192.168.122.59  -         -\n"
+                            "MAC  ADDRESS  HOSTNAME  EXPIRES\n");
+        assert_no_trailing_blanks(out);
+        free(out);
+
+        /* And in another zone, the same instant in that zone's time. */
+        assert_int_equal(setenv("TZ", "UTC-2", 1), 0);
+        tzset();
+        capture_open(&c);
+        assert_int_equal(render_lease_table(c.f, leases), 0);
+        out = capture_close(&c);
+        assert_non_null(strstr(out, "2023-11-15 00:13:20"));
+        free(out);
+        assert_int_equal(setenv("TZ", "UTC", 1), 0);
+        tzset();
+        json_decref(leases);
+        json_decref(empty);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -436,6 +650,11 @@ int main(void)
                 cmocka_unit_test(test_port_table_numeric_ids),
                 cmocka_unit_test(test_port_table_empty_and_missing),
                 cmocka_unit_test(test_port_attached_detached),
+                cmocka_unit_test(test_network_details_dhcp),
+                cmocka_unit_test(test_network_details_dhcp_variants),
+                cmocka_unit_test(test_host_table),
+                cmocka_unit_test(test_host_added_removed),
+                cmocka_unit_test(test_lease_table),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
