@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crash.h"
 #include "fileio.h"
 #include "link.h"
 #include "log.h"
@@ -401,9 +402,11 @@ static int bring_up(struct manager *m, struct net *n, bool subnet_checked, struc
         if (r < 0)
                 return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s",
                             strerror(-r));
+        crash_point("up:record");
         r = converge_bridge(m, n, ifindex, e);
         if (r < 0)
                 goto fail_record;
+        crash_point("up:bridge");
         r = save_record(m, n);
         if (r < 0) {
                 mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s", strerror(-r));
@@ -418,6 +421,7 @@ static int bring_up(struct manager *m, struct net *n, bool subnet_checked, struc
         r = mgr_dns_start(m, n, e);
         if (r < 0)
                 goto fail_dns;
+        crash_point("up:dns");
         nft_net_of(&n->def, &nn);
         r = vnet_nft_batch_new(&b);
         if (r == 0)
@@ -430,10 +434,10 @@ static int bring_up(struct manager *m, struct net *n, bool subnet_checked, struc
                      strerror(-r));
                 goto fail_dns;
         }
+        crash_point("up:rules");
         n->state = NET_RUNNING;
         n->error[0] = '\0';
-        n->fresh = created;
-        mgr_ports_converge(m, n, created);
+        mgr_ports_converge(m, n);
         return 0;
 
 fail_dns:
@@ -455,7 +459,9 @@ static int bring_down(struct manager *m, struct net *n, struct mgr_error *e)
         int r;
 
         mgr_ports_down(m, n);
+        crash_point("down:ports");
         mgr_dns_stop(m, n);
+        crash_point("down:dns");
         /* Bridge first: once it is gone nothing can pass, so there is no moment in which the
          * bridge forwards without its rules. */
         if (n->ifindex > 0) {
@@ -465,6 +471,7 @@ static int bring_down(struct manager *m, struct net *n, struct mgr_error *e)
                                     n->def.bridge, strerror(-r));
         }
         n->ifindex = 0;
+        crash_point("down:bridge");
         /* A failed network never got its rules. */
         if (n->state == NET_RUNNING) {
                 nft_net_of(&n->def, &nn);
@@ -478,6 +485,7 @@ static int bring_down(struct manager *m, struct net *n, struct mgr_error *e)
                         log_warning("network %s: cannot remove its firewall rules: %s",
                                     n->def.name, strerror(-r));
         }
+        crash_point("down:rules");
         r = remove_record(m, n->def.name);
         if (r < 0)
                 log_warning("network %s: cannot remove runtime record: %s", n->def.name,
@@ -630,7 +638,6 @@ static int adopt(struct manager *m, struct net *n, struct mgr_error *e)
                         return r;
         }
         n->ifindex = ifindex;
-        n->fresh = ifindex == 0;
         r = save_record(m, n);
         if (r < 0)
                 return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s",
@@ -724,7 +731,7 @@ int manager_start(struct manager *m)
         mgr_ports_reap_orphans(m);
         for (size_t i = 0; i < m->n_nets; i++)
                 if (m->nets[i]->state == NET_RUNNING)
-                        mgr_ports_converge(m, m->nets[i], m->nets[i]->fresh);
+                        mgr_ports_converge(m, m->nets[i]);
         if (first_start) {
                 r = vnet_write_file_atomic(marker, "", 0, 0644);
                 if (r < 0)
@@ -786,6 +793,7 @@ int manager_create(struct manager *m, const struct vnet_network *in, struct mgr_
         if (r < 0)
                 return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write the definition: %s",
                             strerror(-r));
+        crash_point("create:defined");
         r = add_net(m, &def, &n);
         if (r < 0) {
                 remove_def(m, &def);
@@ -847,6 +855,7 @@ int manager_destroy(struct manager *m, const char *name, struct mgr_error *e)
                 if (r < 0)
                         return r;
         }
+        crash_point("destroy:stopped");
         r = remove_def(m, &n->def);
         if (r < 0)
                 return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot remove the definition: %s",

@@ -118,7 +118,7 @@ static void release(struct manager *m, struct port *pt, const char *why)
         (void)m;
 }
 
-void mgr_ports_converge(struct manager *m, struct net *n, bool fresh)
+void mgr_ports_converge(struct manager *m, struct net *n)
 {
         for (size_t i = 0; i < ports_count(m->ports);) {
                 struct port *pt = ports_at(m->ports, i);
@@ -130,7 +130,11 @@ void mgr_ports_converge(struct manager *m, struct net *n, bool fresh)
                         continue;
                 }
                 r = vnet_link_get(m->link, pt->p.ifname, &info);
-                if (r == -ENODEV && fresh && !pt->p.adopted) {
+                /* A reservation is desired state: its TAP is made again when missing, also
+                 * after a crash between deleting it and forgetting it (a stop or detach that
+                 * was never acknowledged). Only a link event at run time, someone deleting
+                 * the TAP while vnetd watches, releases a port. */
+                if (r == -ENODEV && !pt->p.adopted) {
                         r = create_tap(m, n, pt);
                         if (r < 0)
                                 log_error("port %s: cannot create its TAP: %s", pt->p.ifname,
@@ -264,22 +268,51 @@ static struct net *running_net(struct manager *m, const char *name, struct mgr_e
         return n;
 }
 
+/* The lowest vnetN that no port holds and no interface has. The ports' numbers are marked
+ * once (a scan per candidate would make the 1000th attach cost a million compares). */
 static int allocate_ifname(struct manager *m, char out[VNET_IFNAME_MAX + 1], struct mgr_error *e)
 {
+        size_t n = ports_count(m->ports) + 1, cap = n + 1;
         struct vnet_link_info info;
+        bool *used = calloc(cap, sizeof(*used));
+        int r = 0;
 
-        for (unsigned i = 0; i < 100000; i++) {
-                snprintf(out, VNET_IFNAME_MAX + 1, "vnet%u", i);
-                if (ports_find(m->ports, out))
+        if (!used)
+                return -ENOMEM;
+        for (size_t i = 0; i < n - 1; i++) {
+                const char *name = ports_at(m->ports, i)->p.ifname;
+                char *end;
+                unsigned long k;
+
+                if (strncmp(name, "vnet", 4) != 0 || name[4] < '0' || name[4] > '9')
                         continue;
-                int r = vnet_link_get(m->link, out, &info);
-                if (r == -ENODEV)
-                        return 0;
-                if (r < 0)
-                        return mgr_fail(e, MGR_ERR_SYSTEM, -r, "ifname", "cannot look up %s: %s",
-                                        out, strerror(-r));
+                k = strtoul(name + 4, &end, 10);
+                if (!*end && k < cap)
+                        used[k] = true;
         }
-        return mgr_fail(e, MGR_ERR_SYSTEM, ENOSPC, "ifname", "no free vnetN name");
+        /* More candidates than ports: one of the first n+1 is free of ports; interfaces of
+         * other owners may take some, so go on past them if need be. */
+        for (unsigned long k = 0; k < 100000; k++) {
+                if (k < cap && used[k])
+                        continue;
+                snprintf(out, VNET_IFNAME_MAX + 1, "vnet%lu", k);
+                if (k >= cap && ports_find(m->ports, out))
+                        continue;
+                r = vnet_link_get(m->link, out, &info);
+                if (r == -ENODEV) {
+                        r = 0;
+                        goto out;
+                }
+                if (r < 0) {
+                        r = mgr_fail(e, MGR_ERR_SYSTEM, -r, "ifname", "cannot look up %s: %s", out,
+                                     strerror(-r));
+                        goto out;
+                }
+        }
+        r = mgr_fail(e, MGR_ERR_SYSTEM, ENOSPC, "ifname", "no free vnetN name");
+out:
+        free(used);
+        return r;
 }
 
 /* An existing interface may become a port only if it is no one else's: not a bridge, not on

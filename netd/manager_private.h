@@ -15,7 +15,6 @@ struct net {
         char error[256];
         int ifindex; /* the bridge vnetd made or adopted, when running; also the device
                       * group of the TAPs vnetd made for it */
-        bool fresh;  /* its bridge was created (not adopted) by this vnetd */
 };
 
 struct manager {
@@ -42,9 +41,9 @@ struct net *mgr_find_by_bridge(struct manager *m, const char *bridge);
 /* Root, or a user or group in the network's allow lists. */
 bool mgr_caller_allowed(struct manager *m, const struct net *n, const struct mgr_caller *c);
 
-/* Ports of network @n after it came up: re-creates the TAPs of its reservations when @fresh
- * (the bridge is new), else adopts what runs; releases ports whose interface has gone. */
-void mgr_ports_converge(struct manager *m, struct net *n, bool fresh);
+/* Ports of network @n after it came up: adopts the interfaces that are there, re-creates the
+ * TAPs of reservations whose TAP is missing, releases adopted ports whose interface has gone. */
+void mgr_ports_converge(struct manager *m, struct net *n);
 /* Before the bridge of @n goes: deletes its TAPs in one kernel batch; reservations stay. */
 void mgr_ports_down(struct manager *m, struct net *n);
 /* The network is destroyed: its reservations go too. */
