@@ -100,7 +100,7 @@ check-integration: all tests
 	@B=$(B) tests/run integration
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(B)/tests/tools/taprelay
 	@B=$(B) tests/tools/demo
 
 bench: deps

@@ -18,6 +18,7 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/gen.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -93,7 +94,7 @@ struct vnet_nft {
         uint32_t seq;
         int sndbuf; /* what we set, so a commit costs no setsockopt unless the batch grew */
         int rcvbuf;
-        char rbuf[16384];
+        char rbuf[32768]; /* a dump message batch is at most 32 KiB (netlink caps it) */
 };
 
 struct vnet_nft_batch {
@@ -691,7 +692,7 @@ static unsigned mode_maps(enum vnet_mode mode)
 /* DHCP needs an address to serve from; open mode wants nothing of ours. */
 static bool wants_csum(const struct vnet_nft_net *n)
 {
-        return n->mode != VNET_MODE_OPEN && n->ipv4.prefix != 0;
+        return n->mode != VNET_MODE_OPEN && n->ipv4.prefix != 0 && !n->keep_dhcp_checksum;
 }
 
 /* The model validated these; this only keeps a bad caller from building a wrong batch. */
@@ -1055,5 +1056,624 @@ int vnet_nft_table_exists(struct vnet_nft *nft)
 out:
         if (t)
                 nftnl_table_free(t);
+        return r;
+}
+
+/* ---- verify ----
+ * The table and the batch that would make it are both brought to one canonical form: a
+ * line per object, without handles and positions, sorted, so that the kernel's order (hash
+ * sets, chain lists) does not matter. Rules keep their place in their chain: each rule line
+ * carries its index there. The same parser reads the batch and the dump, so the two sides
+ * can only differ where the objects do. */
+
+struct cline {
+        char *key;    /* "r CHAIN" for rules, the whole line for other objects */
+        char *text;   /* a rule's expressions; "" otherwise */
+        size_t order; /* arrival, so a chain's rules keep their order through the sort */
+        size_t idx;   /* place among the lines with the same key */
+};
+
+struct canon {
+        struct cline *v;
+        size_t n, cap;
+        size_t order;
+        bool table;
+        uint32_t table_flags;
+        char (*sets)[NFT_SET_MAXNAMELEN]; /* names seen in NEWSET, for the element dumps */
+        size_t n_sets, cap_sets;
+        int err;
+};
+
+static void canon_clear(struct canon *c)
+{
+        for (size_t i = 0; i < c->n; i++)
+                free(c->v[i].key);
+        c->n = 0;
+        c->n_sets = 0;
+        c->table = false;
+        c->table_flags = 0;
+}
+
+static void canon_free(struct canon *c)
+{
+        canon_clear(c);
+        free(c->v);
+        free(c->sets);
+}
+
+/* The line's key and text live in one allocation. */
+static void canon_add(struct canon *c, const char *key, const char *text)
+{
+        size_t kl = strlen(key), tl = strlen(text);
+        char *p;
+
+        if (c->err)
+                return;
+        if (c->n == c->cap) {
+                size_t cap = c->cap ? c->cap * 2 : 256;
+                struct cline *v = realloc(c->v, cap * sizeof(*v));
+
+                if (!v) {
+                        c->err = -ENOMEM;
+                        return;
+                }
+                c->v = v;
+                c->cap = cap;
+        }
+        p = malloc(kl + tl + 2);
+        if (!p) {
+                c->err = -ENOMEM;
+                return;
+        }
+        memcpy(p, key, kl + 1);
+        memcpy(p + kl + 1, text, tl + 1);
+        c->v[c->n++] = (struct cline){ .key = p, .text = p + kl + 1, .order = c->order++ };
+}
+
+static void canon_add_set_name(struct canon *c, const char *name)
+{
+        if (c->err)
+                return;
+        if (c->n_sets == c->cap_sets) {
+                size_t cap = c->cap_sets ? c->cap_sets * 2 : 8;
+                char(*v)[NFT_SET_MAXNAMELEN] = realloc(c->sets, cap * sizeof(*v));
+
+                if (!v) {
+                        c->err = -ENOMEM;
+                        return;
+                }
+                c->sets = v;
+                c->cap_sets = cap;
+        }
+        snprintf(c->sets[c->n_sets++], NFT_SET_MAXNAMELEN, "%s", name);
+}
+
+static void hex(char *out, size_t size, const void *data, uint32_t len)
+{
+        const uint8_t *d = data;
+        size_t o = 0;
+
+        out[0] = '\0';
+        for (uint32_t i = 0; i < len && o + 3 <= size; i++)
+                o += (size_t)snprintf(out + o, size - o, "%02x", d[i]);
+}
+
+static uint32_t elem_u32(struct nftnl_set_elem *e, uint16_t attr)
+{
+        uint32_t len = 0;
+        const void *p = nftnl_set_elem_get(e, attr, &len);
+        uint32_t v = 0;
+
+        if (p && len == sizeof(v))
+                memcpy(&v, p, sizeof(v));
+        return v;
+}
+
+static bool ours(const char *table)
+{
+        return table && strcmp(table, VNET_NFT_TABLE) == 0;
+}
+
+struct expr_buf {
+        char *p;
+        size_t len, cap;
+        int err;
+};
+
+static int expr_cb(struct nftnl_expr *e, void *data)
+{
+        struct expr_buf *eb = data;
+        int k;
+
+        /* the kernel reports lookup flags even when 0, and libnftnl prints them only if
+         * present: what we send and what we read back must print alike */
+        if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "lookup") == 0 &&
+            !nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_FLAGS))
+                nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, 0);
+
+        for (;;) {
+                size_t room = eb->cap - eb->len;
+
+                if (room > 1) {
+                        k = snprintf(eb->p + eb->len, room, "[%s ",
+                                     nftnl_expr_get_str(e, NFTNL_EXPR_NAME));
+                        if (k >= 0 && (size_t)k < room) {
+                                int k2 = nftnl_expr_snprintf(eb->p + eb->len + k, room - k, e,
+                                                             NFTNL_OUTPUT_DEFAULT, 0);
+
+                                if (k2 >= 0 && (size_t)(k + k2 + 2) < room) {
+                                        eb->len += (size_t)(k + k2);
+                                        eb->p[eb->len++] = ']';
+                                        eb->p[eb->len] = '\0';
+                                        return MNL_CB_OK;
+                                }
+                        }
+                }
+                {
+                        size_t cap = eb->cap ? eb->cap * 2 : 1024;
+                        char *p = realloc(eb->p, cap);
+
+                        if (!p || cap > (1u << 20)) {
+                                if (p)
+                                        eb->p = p;
+                                eb->err = -ENOMEM;
+                                return MNL_CB_ERROR;
+                        }
+                        eb->p = p;
+                        eb->cap = cap;
+                        eb->p[eb->len] = '\0';
+                }
+        }
+}
+
+static void canon_table(struct canon *c, const struct nlmsghdr *nlh, bool del)
+{
+        struct nftnl_table *t = nftnl_table_alloc();
+
+        if (!t) {
+                c->err = -ENOMEM;
+                return;
+        }
+        if (nftnl_table_nlmsg_parse(nlh, t) < 0)
+                c->err = -EPROTO;
+        else if (ours(nftnl_table_get_str(t, NFTNL_TABLE_NAME))) {
+                /* the batch deletes the table before it makes it again: start over */
+                canon_clear(c);
+                if (!del) {
+                        c->table = true;
+                        c->table_flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
+                }
+        }
+        nftnl_table_free(t);
+}
+
+static void canon_chain(struct canon *c, const struct nlmsghdr *nlh)
+{
+        struct nftnl_chain *ch = nftnl_chain_alloc();
+        char line[256];
+
+        if (!ch) {
+                c->err = -ENOMEM;
+                return;
+        }
+        if (nftnl_chain_nlmsg_parse(nlh, ch) < 0) {
+                c->err = -EPROTO;
+        } else if (ours(nftnl_chain_get_str(ch, NFTNL_CHAIN_TABLE))) {
+                int k = snprintf(line, sizeof(line), "c %s",
+                                 nftnl_chain_get_str(ch, NFTNL_CHAIN_NAME));
+
+                if (nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM) && k > 0 &&
+                    (size_t)k < sizeof(line))
+                        snprintf(line + k, sizeof(line) - k, " type %s hook %u prio %d policy %u",
+                                 nftnl_chain_is_set(ch, NFTNL_CHAIN_TYPE)
+                                         ? nftnl_chain_get_str(ch, NFTNL_CHAIN_TYPE)
+                                         : "-",
+                                 nftnl_chain_get_u32(ch, NFTNL_CHAIN_HOOKNUM),
+                                 nftnl_chain_get_s32(ch, NFTNL_CHAIN_PRIO),
+                                 nftnl_chain_get_u32(ch, NFTNL_CHAIN_POLICY));
+                canon_add(c, line, "");
+        }
+        nftnl_chain_free(ch);
+}
+
+static void canon_rule(struct canon *c, const struct nlmsghdr *nlh)
+{
+        struct nftnl_rule *ru = nftnl_rule_alloc();
+        struct expr_buf eb = { 0 };
+        char key[CHAIN_NAME_MAX + 64];
+
+        if (!ru) {
+                c->err = -ENOMEM;
+                return;
+        }
+        if (nftnl_rule_nlmsg_parse(nlh, ru) < 0) {
+                c->err = -EPROTO;
+        } else if (ours(nftnl_rule_get_str(ru, NFTNL_RULE_TABLE))) {
+                snprintf(key, sizeof(key), "r %s", nftnl_rule_get_str(ru, NFTNL_RULE_CHAIN));
+                if (nftnl_expr_foreach(ru, expr_cb, &eb) < 0 || eb.err)
+                        c->err = eb.err ? eb.err : -EPROTO;
+                else
+                        canon_add(c, key, eb.p ? eb.p : "");
+        }
+        free(eb.p);
+        nftnl_rule_free(ru);
+}
+
+static void canon_set(struct canon *c, const struct nlmsghdr *nlh)
+{
+        struct nftnl_set *s = nftnl_set_alloc();
+        char line[256];
+
+        if (!s) {
+                c->err = -ENOMEM;
+                return;
+        }
+        if (nftnl_set_nlmsg_parse(nlh, s) < 0) {
+                c->err = -EPROTO;
+        } else if (ours(nftnl_set_get_str(s, NFTNL_SET_TABLE))) {
+                const char *name = nftnl_set_get_str(s, NFTNL_SET_NAME);
+                uint32_t dtype = nftnl_set_get_u32(s, NFTNL_SET_DATA_TYPE);
+
+                /* a verdict's length is the kernel's business: it reports its own */
+                snprintf(line, sizeof(line), "s %s flags 0x%x key %u/%u data %u/%u", name,
+                         nftnl_set_get_u32(s, NFTNL_SET_FLAGS),
+                         nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE),
+                         nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN),
+                         dtype,
+                         dtype == NFT_DATA_VERDICT ? 0 : nftnl_set_get_u32(s, NFTNL_SET_DATA_LEN));
+                canon_add(c, line, "");
+                canon_add_set_name(c, name);
+        }
+        nftnl_set_free(s);
+}
+
+static void canon_elems(struct canon *c, const struct nlmsghdr *nlh)
+{
+        struct nftnl_set *s = nftnl_set_alloc();
+        struct nftnl_set_elems_iter *it = NULL;
+        struct nftnl_set_elem *e;
+        char line[512], key[2 * 64 + 1], data[2 * 64 + 1];
+
+        if (!s) {
+                c->err = -ENOMEM;
+                return;
+        }
+        if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
+                c->err = -EPROTO;
+                goto out;
+        }
+        if (!ours(nftnl_set_get_str(s, NFTNL_SET_TABLE)))
+                goto out;
+        it = nftnl_set_elems_iter_create(s);
+        if (!it) {
+                c->err = -ENOMEM;
+                goto out;
+        }
+        while ((e = nftnl_set_elems_iter_next(it))) {
+                uint32_t len = 0;
+                const void *k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+
+                hex(key, sizeof(key), k, k ? len : 0);
+                data[0] = '\0';
+                if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA)) {
+                        const void *d = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len);
+
+                        hex(data, sizeof(data), d, d ? len : 0);
+                }
+                snprintf(line, sizeof(line), "e %s %s flags 0x%x verdict %s%d %s data %s",
+                         nftnl_set_get_str(s, NFTNL_SET_NAME), key,
+                         elem_u32(e, NFTNL_SET_ELEM_FLAGS),
+                         nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT) ? "" : "-",
+                         (int)elem_u32(e, NFTNL_SET_ELEM_VERDICT),
+                         nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN)
+                                 ? nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN)
+                                 : "-",
+                         data);
+                canon_add(c, line, "");
+        }
+out:
+        if (it)
+                nftnl_set_elems_iter_destroy(it);
+        nftnl_set_free(s);
+}
+
+/* One message of a batch (as we build them) or of a dump. Anything that is not a plain
+ * "new object" cannot be part of what we compare. */
+static void canon_msg(struct canon *c, const struct nlmsghdr *nlh)
+{
+        if (c->err)
+                return;
+        if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN || nlh->nlmsg_type == NFNL_MSG_BATCH_END)
+                return;
+        if (nlh->nlmsg_type >> 8 != NFNL_SUBSYS_NFTABLES) {
+                c->err = -EPROTO;
+                return;
+        }
+        switch (nlh->nlmsg_type & 0xff) {
+        case NFT_MSG_NEWTABLE:
+                canon_table(c, nlh, false);
+                break;
+        case NFT_MSG_DELTABLE:
+                canon_table(c, nlh, true);
+                break;
+        case NFT_MSG_NEWCHAIN:
+                canon_chain(c, nlh);
+                break;
+        case NFT_MSG_NEWRULE:
+                canon_rule(c, nlh);
+                break;
+        case NFT_MSG_NEWSET:
+                canon_set(c, nlh);
+                break;
+        case NFT_MSG_NEWSETELEM:
+                canon_elems(c, nlh);
+                break;
+        default:
+                /* nlmsg_type is not an enum here: other types are outside the comparison */
+                c->err = -EPROTO;
+                break;
+        }
+}
+
+static int cline_cmp(const void *a, const void *b)
+{
+        const struct cline *x = a, *y = b;
+        int r = strcmp(x->key, y->key);
+
+        if (r)
+                return r;
+        return (x->order > y->order) - (x->order < y->order);
+}
+
+/* Sorted by key and arrival; a line's index is its place among those with its key. */
+static void canon_finish(struct canon *c)
+{
+        if (c->n)
+                qsort(c->v, c->n, sizeof(*c->v), cline_cmp);
+        for (size_t i = 0; i < c->n; i++)
+                c->v[i].idx = i && strcmp(c->v[i].key, c->v[i - 1].key) == 0 ? c->v[i - 1].idx + 1
+                                                                              : 0;
+}
+
+static bool canon_equal(struct canon *a, struct canon *b)
+{
+        canon_finish(a);
+        canon_finish(b);
+        if (a->table != b->table || a->table_flags != b->table_flags || a->n != b->n)
+                return false;
+        for (size_t i = 0; i < a->n; i++)
+                if (a->v[i].idx != b->v[i].idx || strcmp(a->v[i].key, b->v[i].key) != 0 ||
+                    strcmp(a->v[i].text, b->v[i].text) != 0)
+                        return false;
+        return true;
+}
+
+static void canon_stream(struct canon *c, const void *data, size_t len)
+{
+        const struct nlmsghdr *nlh = data;
+        int left = len > INT_MAX ? INT_MAX : (int)len;
+
+        for (; !c->err && mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
+                canon_msg(c, nlh);
+        if (!c->err && left != 0)
+                c->err = -EPROTO;
+}
+
+int vnet_nft_compare(const void *want, size_t want_len, const void *have, size_t have_len)
+{
+        struct canon a = { 0 }, b = { 0 };
+        int r;
+
+        canon_stream(&a, want, want_len);
+        canon_stream(&b, have, have_len);
+        r = a.err ? a.err : b.err;
+        if (r == 0)
+                r = canon_equal(&a, &b) ? 1 : 0;
+        canon_free(&a);
+        canon_free(&b);
+        return r;
+}
+
+/* The batch that rebuild + add_network of @nets would send, in canonical form. */
+static int canon_want(struct canon *c, const struct vnet_nft_net *nets, size_t n)
+{
+        struct vnet_nft_batch *b = NULL;
+        const void *data;
+        size_t len;
+        int r;
+
+        r = vnet_nft_batch_new(&b);
+        if (r == 0)
+                r = vnet_nft_batch_rebuild(b);
+        for (size_t i = 0; r == 0 && i < n; i++)
+                r = vnet_nft_batch_add_network(b, &nets[i]);
+        if (r == 0) {
+                data = vnet_nft_batch_data(b, &len);
+                canon_stream(c, data, len);
+                r = c->err;
+        }
+        vnet_nft_batch_free(b);
+        return r;
+}
+
+struct dump_ctx {
+        struct canon *c;
+        uint32_t gen;
+};
+
+static int dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+        struct dump_ctx *d = data;
+
+        if ((nlh->nlmsg_type & 0xff) == NFT_MSG_NEWGEN) {
+                struct nftnl_gen *g = nftnl_gen_alloc();
+
+                if (!g) {
+                        d->c->err = -ENOMEM;
+                        return MNL_CB_ERROR;
+                }
+                if (nftnl_gen_nlmsg_parse(nlh, g) == 0)
+                        d->gen = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
+                nftnl_gen_free(g);
+                return MNL_CB_OK;
+        }
+        canon_msg(d->c, nlh);
+        return d->c->err ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+/* Sends the request @nlh (a get or a dump) and feeds every answer to dump_cb. */
+static int request(struct vnet_nft *nft, struct nlmsghdr *nlh, struct dump_ctx *d)
+{
+        uint32_t seq = ++nft->seq;
+        int r;
+
+        nlh->nlmsg_seq = seq;
+        sock_drain(nft);
+        if (mnl_socket_sendto(nft->nl, nlh, nlh->nlmsg_len) < 0)
+                return -errno;
+        for (;;) {
+                ssize_t n = mnl_socket_recvfrom(nft->nl, nft->rbuf, sizeof(nft->rbuf));
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                errno = 0;
+                r = mnl_cb_run(nft->rbuf, (size_t)n, seq, nft->portid, dump_cb, d);
+                if (r == MNL_CB_ERROR)
+                        return d->c->err ? d->c->err : (errno ? -errno : -EPROTO);
+                if (r == MNL_CB_STOP)
+                        return 0;
+        }
+}
+
+/* Object requests name the table: the kernel then dumps only ours (chains it dumps per
+ * family, so canon_msg skips other tables' chains itself). */
+static int dump_kind(struct vnet_nft *nft, struct dump_ctx *d, uint16_t type, const char *set)
+{
+        char req[512];
+        struct nlmsghdr *nlh;
+        uint16_t flags = type == NFT_MSG_GETTABLE || type == NFT_MSG_GETGEN ? NLM_F_ACK
+                                                                            : NLM_F_DUMP;
+        int r = -ENOMEM;
+
+        nlh = nftnl_nlmsg_build_hdr(req, type, type == NFT_MSG_GETGEN ? AF_UNSPEC : NFPROTO_INET,
+                                    flags, 0);
+        switch (type) {
+        case NFT_MSG_GETTABLE: {
+                struct nftnl_table *t = nftnl_table_alloc();
+
+                if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, VNET_NFT_TABLE) < 0)
+                        goto table_out;
+                nftnl_table_nlmsg_build_payload(nlh, t);
+                r = 0;
+table_out:
+                if (t)
+                        nftnl_table_free(t);
+                break;
+        }
+        case NFT_MSG_GETRULE: {
+                struct nftnl_rule *ru = nftnl_rule_alloc();
+
+                if (!ru || nftnl_rule_set_str(ru, NFTNL_RULE_TABLE, VNET_NFT_TABLE) < 0)
+                        goto rule_out;
+                nftnl_rule_nlmsg_build_payload(nlh, ru);
+                r = 0;
+rule_out:
+                if (ru)
+                        nftnl_rule_free(ru);
+                break;
+        }
+        case NFT_MSG_GETSET:
+        case NFT_MSG_GETSETELEM: {
+                struct nftnl_set *s = nftnl_set_alloc();
+
+                if (!s || nftnl_set_set_str(s, NFTNL_SET_TABLE, VNET_NFT_TABLE) < 0 ||
+                    (set && nftnl_set_set_str(s, NFTNL_SET_NAME, set) < 0))
+                        goto set_out;
+                if (type == NFT_MSG_GETSET)
+                        nftnl_set_nlmsg_build_payload(nlh, s);
+                else
+                        nftnl_set_elems_nlmsg_build_payload(nlh, s);
+                r = 0;
+set_out:
+                if (s)
+                        nftnl_set_free(s);
+                break;
+        }
+        default: /* GETCHAIN (all of the family) and GETGEN have no payload */
+                r = 0;
+                break;
+        }
+        if (r == 0)
+                r = request(nft, nlh, d);
+        return r;
+}
+
+/* The table as it is, in canonical form; -ENOENT if there is none. @gen: the ruleset
+ * generation before the first dump. */
+static int canon_have(struct vnet_nft *nft, struct canon *c, uint32_t *gen)
+{
+        struct dump_ctx d = { .c = c };
+        int r;
+
+        r = dump_kind(nft, &d, NFT_MSG_GETGEN, NULL);
+        *gen = d.gen;
+        if (r == 0)
+                r = dump_kind(nft, &d, NFT_MSG_GETTABLE, NULL);
+        if (r == 0)
+                r = dump_kind(nft, &d, NFT_MSG_GETCHAIN, NULL);
+        if (r == 0)
+                r = dump_kind(nft, &d, NFT_MSG_GETSET, NULL);
+        if (r == 0)
+                r = dump_kind(nft, &d, NFT_MSG_GETRULE, NULL);
+        /* canon_add_set_name grows c->sets while we walk it: index, never a pointer */
+        for (size_t i = 0, n_sets = c->n_sets; r == 0 && i < n_sets; i++) {
+                char name[NFT_SET_MAXNAMELEN];
+
+                snprintf(name, sizeof(name), "%s", c->sets[i]);
+                r = dump_kind(nft, &d, NFT_MSG_GETSETELEM, name);
+        }
+        return r;
+}
+
+static uint32_t current_gen(struct vnet_nft *nft, int *r)
+{
+        struct canon c = { 0 };
+        struct dump_ctx d = { .c = &c };
+
+        *r = dump_kind(nft, &d, NFT_MSG_GETGEN, NULL);
+        canon_free(&c);
+        return d.gen;
+}
+
+int vnet_nft_verify(struct vnet_nft *nft, const struct vnet_nft_net *nets, size_t n)
+{
+        struct canon want = { 0 }, have = { 0 };
+        uint32_t gen0, gen1 = 0;
+        int r;
+
+        r = canon_want(&want, nets, n);
+        /* The dumps are separate reads: a change between them (someone else's transaction)
+         * would show a table that never was. Read again then. */
+        for (int tries = 0; r == 0; tries++) {
+                canon_clear(&have);
+                r = canon_have(nft, &have, &gen0);
+                if (r == -ENOENT) {
+                        r = 0; /* no table: differs */
+                        goto out;
+                }
+                if (r == 0)
+                        gen1 = current_gen(nft, &r);
+                if (r < 0 || gen1 == gen0)
+                        break;
+                if (tries == 3)
+                        r = -EAGAIN;
+        }
+        if (r == 0)
+                r = canon_equal(&want, &have) ? 1 : 0;
+out:
+        canon_free(&want);
+        canon_free(&have);
         return r;
 }

@@ -20,6 +20,10 @@ struct vnet_nft_net {
         const char *bridge; /* interface name keyed in the verdict maps */
         enum vnet_mode mode;
         struct vnet_ipv4 ipv4; /* prefix 0: no address (only isolated/open allow that) */
+        /* Leave DHCP replies' UDP checksums alone (no dhcp_csum element). Zeroing suits guests
+         * that get complete frames; it breaks those behind a TAP without offloads, whose
+         * kernel completes a partial checksum from the zeroed field. */
+        bool keep_dhcp_checksum;
 };
 
 struct vnet_nft;       /* a netlink socket to nf_tables */
@@ -50,6 +54,17 @@ size_t vnet_nft_batch_size(const struct vnet_nft_batch *b);
 /* Sends the batch as one transaction and waits for every ack. 0 or -errno (the first
  * error the kernel reported; the transaction is then rolled back whole). */
 int vnet_nft_commit(struct vnet_nft *nft, struct vnet_nft_batch *b);
+
+/* Whether table inet vnet is exactly what rebuild + add_network of @nets (the running
+ * networks) makes: 1 if so, 0 if it differs or is missing, -errno if it cannot be read. */
+int vnet_nft_verify(struct vnet_nft *nft, const struct vnet_nft_net *nets, size_t n);
+
+/* The comparison verify makes, on message streams (for unit tests): @want a batch as the
+ * builders make it, @have messages as a dump returns them (or another batch); only the
+ * table `vnet`'s new-object messages count, and a DELTABLE of it starts over. 1 if both make
+ * the same table (the same chains, sets, elements, and rules in the same order in each
+ * chain), 0 if not, -EPROTO for a message outside what is compared. */
+int vnet_nft_compare(const void *want, size_t want_len, const void *have, size_t have_len);
 
 /* 1 if table inet vnet exists, 0 if not, or -errno. */
 int vnet_nft_table_exists(struct vnet_nft *nft);

@@ -26,6 +26,7 @@
 #include "manager.h"
 #include "methods.h"
 #include "monitor.h"
+#include "nft_monitor.h"
 #include "model.h"
 #include "server.h"
 
@@ -40,6 +41,7 @@ struct options {
 /* vnetd.conf, [Daemon] section. */
 struct daemon_conf {
         char group[64];
+        bool zero_dhcp_checksum;
 };
 
 static void usage(FILE *f)
@@ -120,6 +122,13 @@ static int conf_handler(void *user, const char *section, const char *name, const
                 snprintf(c->group, sizeof(c->group), "%s", value);
                 return 1;
         }
+        if (strcmp(section, "Daemon") == 0 && strcmp(name, "ZeroDHCPChecksum") == 0) {
+                struct vnet_err e = { 0 };
+                if (vnet_parse_bool(value, &c->zero_dhcp_checksum, name, &e) == 0)
+                        return 1;
+                log_error("vnetd.conf: %s", e.message);
+                return 0;
+        }
         log_warning("vnetd.conf: unknown key %s in [%s], ignored", name, section);
         return 1;
 }
@@ -130,6 +139,7 @@ static int load_conf(const char *config_dir, struct daemon_conf *c)
         int r;
 
         snprintf(c->group, sizeof(c->group), "vnet");
+        c->zero_dhcp_checksum = false;
         snprintf(path, sizeof(path), "%s/vnetd.conf", config_dir);
         r = ini_parse(path, conf_handler, c);
         if (r == -1)
@@ -251,6 +261,7 @@ int main(int argc, char **argv)
         struct manager *m = NULL;
         struct server *srv = NULL, *user_srv = NULL;
         struct monitor *mon = NULL;
+        struct nft_monitor *nft_mon = NULL;
         struct loop *l = NULL;
         char sock[4096], user_sock[4096];
         sigset_t mask;
@@ -302,7 +313,9 @@ int main(int argc, char **argv)
         r = manager_new(&(struct manager_config){ .config_dir = o.config_dir,
                                                   .state_dir = o.state_dir,
                                                   .run_dir = o.run_dir,
-                                                  .loop = l },
+                                                  .loop = l,
+                                                  .zero_dhcp_checksum =
+                                                          conf.zero_dhcp_checksum },
                         &m);
         if (r < 0) {
                 log_error("cannot initialise: %s", strerror(-r));
@@ -317,6 +330,12 @@ int main(int argc, char **argv)
         r = monitor_new(l, m, &mon);
         if (r < 0) {
                 log_error("cannot watch links: %s", strerror(-r));
+                goto out;
+        }
+        /* Someone else's change to table inet vnet is repaired, as a deleted bridge is. */
+        r = nft_monitor_new(l, m, &nft_mon);
+        if (r < 0) {
+                log_error("cannot watch nftables: %s", strerror(-r));
                 goto out;
         }
         r = manager_start(m);
@@ -360,6 +379,7 @@ int main(int argc, char **argv)
 out:
         server_free(user_srv);
         server_free(srv);
+        nft_monitor_free(nft_mon);
         monitor_free(mon);
         manager_free(m);
         loop_free(l);

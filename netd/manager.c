@@ -296,13 +296,15 @@ static void allocate_mac(struct manager *m, struct vnet_network *def)
 
 /* --- data plane ------------------------------------------------------------------------- */
 
-static void nft_net_of(const struct vnet_network *def, struct vnet_nft_net *out)
+static void nft_net_of(struct manager *m, const struct vnet_network *def,
+                       struct vnet_nft_net *out)
 {
         *out = (struct vnet_nft_net){
                 .name = def->name,
                 .bridge = def->bridge,
                 .mode = def->mode,
                 .ipv4 = def->ipv4,
+                .keep_dhcp_checksum = !m->zero_dhcp_checksum,
         };
 }
 
@@ -422,7 +424,7 @@ static int bring_up(struct manager *m, struct net *n, bool subnet_checked, struc
         if (r < 0)
                 goto fail_dns;
         crash_point("up:dns");
-        nft_net_of(&n->def, &nn);
+        nft_net_of(m, &n->def, &nn);
         r = vnet_nft_batch_new(&b);
         if (r == 0)
                 r = vnet_nft_batch_add_network(b, &nn);
@@ -474,7 +476,7 @@ static int bring_down(struct manager *m, struct net *n, struct mgr_error *e)
         crash_point("down:bridge");
         /* A failed network never got its rules. */
         if (n->state == NET_RUNNING) {
-                nft_net_of(&n->def, &nn);
+                nft_net_of(m, &n->def, &nn);
                 r = vnet_nft_batch_new(&b);
                 if (r == 0)
                         r = vnet_nft_batch_del_network(b, &nn);
@@ -677,13 +679,29 @@ static int rebuild_rules(struct manager *m)
                 struct vnet_nft_net nn;
                 if (m->nets[i]->state != NET_RUNNING)
                         continue;
-                nft_net_of(&m->nets[i]->def, &nn);
+                nft_net_of(m, &m->nets[i]->def, &nn);
                 r = vnet_nft_batch_add_network(b, &nn);
         }
         if (r == 0)
                 r = commit(m, b);
         vnet_nft_batch_free(b);
         return r;
+}
+
+static bool rules_in_place(struct manager *m)
+{
+        struct vnet_nft_net *nets = calloc(m->n_nets ? m->n_nets : 1, sizeof(*nets));
+        size_t n = 0;
+        int r;
+
+        if (!nets)
+                return false;
+        for (size_t i = 0; i < m->n_nets; i++)
+                if (m->nets[i]->state == NET_RUNNING)
+                        nft_net_of(m, &m->nets[i]->def, &nets[n++]);
+        r = vnet_nft_verify(m->nft, nets, n);
+        free(nets);
+        return r > 0;
 }
 
 int manager_start(struct manager *m)
@@ -723,7 +741,8 @@ int manager_start(struct manager *m)
                         log_error("network %s: %s", n->def.name, e.err.message);
                 }
         }
-        r = rebuild_rules(m);
+        /* Rules that are already exactly right stay as they are: a restart causes no churn. */
+        r = rules_in_place(m) ? 0 : rebuild_rules(m);
         if (r < 0) {
                 log_error("cannot install firewall rules: %s", strerror(-r));
                 goto out;
@@ -895,6 +914,7 @@ int manager_set_mode(struct manager *m, const char *name, enum vnet_mode mode,
                 mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write the definition: %s", strerror(-r));
                 goto restore;
         }
+        crash_point("mode:defined");
         if (n->state != NET_RUNNING)
                 goto done;
         if (needs_forwarding(mode)) {
@@ -903,8 +923,8 @@ int manager_set_mode(struct manager *m, const char *name, enum vnet_mode mode,
                         goto restore_file;
         }
         /* Old rules out and new rules in within one transaction: no moment in between. */
-        nft_net_of(&old, &old_nn);
-        nft_net_of(&n->def, &new_nn);
+        nft_net_of(m, &old, &old_nn);
+        nft_net_of(m, &n->def, &new_nn);
         r = vnet_nft_batch_new(&b);
         if (r == 0)
                 r = vnet_nft_batch_del_network(b, &old_nn);
@@ -918,6 +938,7 @@ int manager_set_mode(struct manager *m, const char *name, enum vnet_mode mode,
                      strerror(-r));
                 goto restore_file;
         }
+        crash_point("mode:rules");
         /* Isolated networks hand out no router: dnsmasq follows the mode. */
         if (mgr_dns_start(m, n, e) < 0)
                 log_warning("network %s: %s", name, e->err.message);
@@ -988,6 +1009,7 @@ int manager_new(const struct manager_config *cfg, struct manager **ret)
 
         if (!m)
                 return -ENOMEM;
+        m->zero_dhcp_checksum = cfg->zero_dhcp_checksum;
         m->config_dir = strdup(cfg->config_dir);
         m->state_dir = strdup(cfg->state_dir);
         m->run_dir = strdup(cfg->run_dir);
@@ -1105,8 +1127,8 @@ static int change_running(struct manager *m, struct net *n, const struct vnet_ne
             old.ipv4.prefix != def->ipv4.prefix) {
                 if (needs_forwarding(def->mode) && (r = enable_forwarding(e)) < 0)
                         goto fail;
-                nft_net_of(&old, &old_nn);
-                nft_net_of(def, &new_nn);
+                nft_net_of(m, &old, &old_nn);
+                nft_net_of(m, def, &new_nn);
                 r = vnet_nft_batch_new(&b);
                 if (r == 0)
                         r = vnet_nft_batch_del_network(b, &old_nn);
@@ -1245,4 +1267,60 @@ int manager_reload(struct manager *m)
         free(seen);
         free(def);
         return r;
+}
+
+/* --- repair ------------------------------------------------------------------------------- */
+
+/* The bridge of running network @n was deleted by someone: make it again (a new device, the
+ * same name, address and MAC), with its dnsmasq and its ports. The rules are keyed by the
+ * bridge's name and stand as they are. */
+static void repair_bridge(struct manager *m, struct net *n)
+{
+        struct mgr_error e = { 0 };
+        int r;
+
+        log_warning("network %s: bridge %s was deleted; making it again", n->def.name,
+                    n->def.bridge);
+        n->ifindex = 0;
+        r = converge_bridge(m, n, 0, &e);
+        if (r == 0)
+                r = save_record(m, n);
+        if (r < 0) {
+                n->state = NET_FAILED;
+                snprintf(n->error, sizeof(n->error), "bridge deleted and not made again: %s",
+                         e.err.message[0] ? e.err.message : strerror(-r));
+                log_error("network %s: %s", n->def.name, n->error);
+                return;
+        }
+        if (mgr_dns_start(m, n, &e) < 0)
+                log_warning("network %s: %s", n->def.name, e.err.message);
+        mgr_ports_converge(m, n);
+        log_info("network %s: repaired (bridge %s)", n->def.name, n->def.bridge);
+}
+
+bool mgr_network_link_event(struct manager *m, int ifindex, bool deleted)
+{
+        for (size_t i = 0; i < m->n_nets; i++) {
+                struct net *n = m->nets[i];
+                if (n->state != NET_RUNNING || n->ifindex != ifindex)
+                        continue;
+                if (deleted)
+                        repair_bridge(m, n);
+                return true;
+        }
+        return false;
+}
+
+void manager_rules_check(struct manager *m)
+{
+        int r;
+
+        if (rules_in_place(m))
+                return;
+        log_warning("the firewall table inet vnet is not what vnetd made; rebuilding it");
+        r = rebuild_rules(m);
+        if (r < 0)
+                log_error("cannot rebuild the firewall table: %s", strerror(-r));
+        else
+                log_info("firewall table inet vnet repaired");
 }

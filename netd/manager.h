@@ -45,6 +45,8 @@ struct manager_config {
         const char *state_dir;
         const char *run_dir; /* runtime records in RUN_DIR/networks, transient definitions */
         struct loop *loop;   /* for the dnsmasq children */
+        /* vnetd.conf ZeroDHCPChecksum=: zero the UDP checksum of DHCP replies to guests. */
+        bool zero_dhcp_checksum;
 };
 
 int manager_new(const struct manager_config *cfg, struct manager **ret);
@@ -133,3 +135,7 @@ json_t *manager_leases_json(struct manager *m, const char *network, struct mgr_e
  * started when Autostart=yes), changed ones are applied in place, removed ones are destroyed;
  * what did not change is not touched. A broken file keeps the network's old definition. */
 int manager_reload(struct manager *m);
+
+/* The firewall table may have been changed by someone else (an nftables event): if it no
+ * longer is what vnetd made, it is rebuilt in one transaction. */
+void manager_rules_check(struct manager *m);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crash.h"
 #include "log.h"
 #include "manager_private.h"
 #include "network_json.h"
@@ -537,6 +538,7 @@ int manager_port_attach(struct manager *m, const struct mgr_port_request *req,
                 return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot record the port: %s",
                                 strerror(-r));
         }
+        crash_point("attach:reserved");
         r = create_tap(m, n, pt);
         if (r < 0) {
                 free(planned);
@@ -547,6 +549,7 @@ int manager_port_attach(struct manager *m, const struct mgr_port_request *req,
                 return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot create TAP %s: %s", p.ifname,
                                 strerror(-r));
         }
+        crash_point("attach:tap");
         commit_reservation(m, n, planned);
         snprintf(ifname_out, VNET_IFNAME_MAX + 1, "%s", p.ifname);
         log_info("port %s attached to network %s", p.ifname, n->def.name);
@@ -585,6 +588,7 @@ int manager_port_detach(struct manager *m, const char *network, const char *ifna
                         ifindex = info.ifindex;
         }
         delete_port_link(m, pt, ifindex);
+        crash_point("detach:tap");
         r = ports_remove(m->ports, pt);
         if (r < 0)
                 log_warning("port %s: cannot remove its reservation file: %s", ifname,
@@ -779,8 +783,10 @@ void manager_link_event(struct manager *m, int ifindex, const char *ifname, bool
         struct net *n;
         int r;
 
-        if (!pt)
+        if (!pt) {
+                mgr_network_link_event(m, ifindex, deleted);
                 return;
+        }
         if (deleted) {
                 release(m, pt, "its interface has gone");
                 return;

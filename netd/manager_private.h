@@ -28,6 +28,7 @@ struct manager {
         size_t n_nets;
         struct ports *ports;
         struct dnsmasq_sup *dns;
+        bool zero_dhcp_checksum;
 };
 
 
@@ -60,3 +61,7 @@ void mgr_dns_release(struct manager *m, struct net *n, const uint8_t mac[6]);
 /* Saves @n's definition after a change of its reservations, and tells dnsmasq. */
 int mgr_dns_hosts_changed(struct manager *m, struct net *n, const struct vnet_dhcp *old,
                           struct mgr_error *e);
+
+/* A link event about the bridge of a running network: true if @ifindex is one (and, when
+ * @deleted, the bridge has been made again). */
+bool mgr_network_link_event(struct manager *m, int ifindex, bool deleted);

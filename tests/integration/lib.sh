@@ -84,10 +84,13 @@ setup_host() {
 	mkdir -p "$T/etc/networks" "$T/lib" "$T/run"
 }
 
+# VNETD_ENV: extra environment for vnetd (e.g. VNETD_ENV=(VNET_TEST_CRASH_AT=up:dns)).
+VNETD_ENV=()
 start_vnetd() {
 	# Not through in_host: a function would run in a subshell, and $! would not be vnetd.
-	ip netns exec "$HOST" "$VNETD" --foreground --config-dir "$T/etc" --state-dir "$T/lib" \
-		--run-dir "$T/run" "$@" >>"$T/vnetd.log" 2>&1 &
+	# env execs vnetd, so $! is still vnetd's pid.
+	ip netns exec "$HOST" env ${VNETD_ENV[@]+"${VNETD_ENV[@]}"} "$VNETD" --foreground \
+		--config-dir "$T/etc" --state-dir "$T/lib" --run-dir "$T/run" "$@" >>"$T/vnetd.log" 2>&1 &
 	VNETD_PID=$!
 	for _ in $(seq 1 200); do
 		[ -S "$SOCK" ] && vnetctl list >/dev/null 2>&1 && return 0
@@ -161,4 +164,21 @@ link_flaps() {
 	grep -E 'Deleted|inet|^[0-9]+: [^:]+: <' "$file" |
 		grep -vE '^[0-9]+: [^:]+: <[^>]*[<,]UP[,>]' |
 		{ if [ -n "$name" ]; then grep -F "$name"; else cat; fi; } || true
+}
+
+# our_dnsmasq: the pids of the dnsmasq processes whose command line names this test's
+# directory $T (vnetd leaves them running when it stops or dies: they belong to the networks).
+our_dnsmasq() {
+	local p
+	for p in $(pgrep -x dnsmasq); do
+		# A zombie has exited; its parent reaps it.
+		[ "$(sed 's/.*) \(.\).*/\1/' "/proc/$p/stat" 2>/dev/null)" = Z ] && continue
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$T/" && echo "$p"
+	done
+	return 0
+}
+# kill_our_dnsmasq: for AT_EXIT, after vnetd: ends those processes, by pid.
+kill_our_dnsmasq() {
+	local p
+	for p in $(our_dnsmasq); do kill "$p" 2>/dev/null; done
 }

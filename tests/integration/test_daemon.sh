@@ -37,6 +37,24 @@ timeout 5 tail --pid="$VNETD_PID" -f /dev/null || die "vnetd did not exit on SIG
 VNETD_PID=
 [ -e "$T/run/vnetd.pid" ] && die "pid file left behind"
 
+log "ZeroDHCPChecksum: off by default, on when vnetd.conf asks"
+in_host "$VNETD" --config-dir "$T/etc" --state-dir "$T/lib" --run-dir "$T/run" 2>>"$T/vnetd.log" ||
+	die "vnetd failed to start"
+VNETD_PID=$(cat "$T/run/vnetd.pid")
+vnetctl create csum --ipv4 10.66.0.1/24 >/dev/null || die "create csum"
+in_host nft list set inet vnet dhcp_csum | grep -q virbr0 && die "DHCP checksums zeroed by default"
+kill -TERM "$VNETD_PID"
+timeout 5 tail --pid="$VNETD_PID" -f /dev/null
+printf '[Daemon]\nZeroDHCPChecksum=yes\n' >"$T/etc/vnetd.conf"
+in_host "$VNETD" --config-dir "$T/etc" --state-dir "$T/lib" --run-dir "$T/run" 2>>"$T/vnetd.log" ||
+	die "vnetd failed to start"
+VNETD_PID=$(cat "$T/run/vnetd.pid")
+in_host nft list set inet vnet dhcp_csum | grep -q virbr0 || die "ZeroDHCPChecksum=yes not applied"
+vnetctl destroy csum >/dev/null || die "destroy csum"
+kill -TERM "$VNETD_PID"
+timeout 5 tail --pid="$VNETD_PID" -f /dev/null
+VNETD_PID=
+
 log "a broken vnetd.conf is an error at start"
 printf '[Daemon\nGroup=x\n' >"$T/etc/vnetd.conf"
 in_host "$VNETD" --foreground --config-dir "$T/etc" --state-dir "$T/lib" --run-dir "$T/run" \

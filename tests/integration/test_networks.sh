@@ -97,6 +97,10 @@ rules_before=$(in_host nft list table inet vnet | sort)
 in_host ip monitor link address >"$T/monitor" 2>&1 &
 mon=$!
 PIDS+=("$mon")
+# a restart whose table is already right changes no rule: nft monitor sees nothing
+ip netns exec "$HOST" nft monitor >"$T/nft-monitor" 2>&1 &
+nmon=$!
+PIDS+=("$nmon")
 sleep 0.5
 stop_vnetd TERM
 log "vnetd stopped"
@@ -104,8 +108,12 @@ in_host ip link show virbr0 >/dev/null || die "SIGTERM took the default network 
 in_host nft list table inet vnet >/dev/null || die "SIGTERM removed the rules"
 start_vnetd
 sleep 0.3
-kill "$mon"
-wait "$mon" 2>/dev/null
+kill "$mon" "$nmon"
+wait "$mon" "$nmon" 2>/dev/null
+if grep -qE '^(add|delete|flush|replace|insert) ' "$T/nft-monitor"; then
+	cat "$T/nft-monitor"
+	die "the restart changed nftables rules"
+fi
 bad=$(link_flaps "$T/monitor")
 if [ -n "$bad" ]; then
 	cat "$T/monitor"

@@ -303,6 +303,69 @@ ok rebuild
 list
 cmp -s "$tmp/table" "$tmp/skeleton" || fail "rebuild after 200 networks did not reset the table"
 
+echo "# verify: the table is exactly rebuild + add of the networks, or it differs"
+# verify_is WANT WHAT NETS...: nftctl verify NETS prints WANT.
+verify_is() {
+        local want=$1 what=$2 got
+        shift 2
+        got=$(in_ns "$nftctl" verify "$@" 2>"$tmp/err") || { fail "verify ($what): $(cat "$tmp/err")"; return; }
+        [ "$got" = "$want" ] || fail "verify ($what): $got, expected $want"
+}
+NETS=(web vbr0 nat 192.168.122.1/24 iso vbr1 isolated - r1 vbr2 routed 10.1.16.1/20
+      i4 vbr3 isolated 10.4.0.1/24 o vbr4 open 10.5.0.1/24)
+ok rebuild
+verify_is 1 "skeleton" 
+verify_is 0 "skeleton, networks asked for" "${NETS[@]}"
+ok add web vbr0 nat 192.168.122.1/24
+ok add iso vbr1 isolated
+ok add r1 vbr2 routed 10.1.16.1/20
+ok add i4 vbr3 isolated 10.4.0.1/24
+verify_is 1 "after add" "${NETS[@]}"
+verify_is 1 "after add, networks in another order" "${NETS[@]:8}" "${NETS[@]:0:8}"
+verify_is 0 "one network missing" "${NETS[@]:4}"
+verify_is 0 "another mode" web vbr0 routed 192.168.122.1/24 "${NETS[@]:4}"
+verify_is 0 "another address" web vbr0 nat 192.168.123.1/24 "${NETS[@]:4}"
+in_ns nft add rule inet vnet net-web-to accept
+verify_is 0 "a rule added" "${NETS[@]}"
+h=$(in_ns nft -a list chain inet vnet net-web-to | sed -n 's/^[[:space:]]*accept # handle \([0-9]*\)$/\1/p')
+in_ns nft delete rule inet vnet net-web-to handle "$h"
+verify_is 1 "the rule removed again" "${NETS[@]}"
+h=$(in_ns nft -a list chain inet vnet net-web-nat | sed -n 's/.*masquerade.* # handle \([0-9]*\)$/\1/p' | head -n 1)
+in_ns nft delete rule inet vnet net-web-nat handle "$h"
+verify_is 0 "a rule removed" "${NETS[@]}"
+ok rebuild
+ok add web vbr0 nat 192.168.122.1/24
+verify_is 1 "rebuilt" web vbr0 nat 192.168.122.1/24
+in_ns nft delete element inet vnet nat_net '{ "vbr0" }'
+verify_is 0 "an element deleted" web vbr0 nat 192.168.122.1/24
+in_ns nft add element inet vnet nat_net '{ "vbr0" : jump net-web-nat }'
+verify_is 1 "the element back" web vbr0 nat 192.168.122.1/24
+in_ns nft add element inet vnet to_net '{ "vbr9" : jump net-web-to }'
+verify_is 0 "an element added" web vbr0 nat 192.168.122.1/24
+in_ns nft delete element inet vnet to_net '{ "vbr9" }'
+in_ns nft flush chain inet vnet net-web-from
+verify_is 0 "a chain flushed" web vbr0 nat 192.168.122.1/24
+ok rebuild
+ok add web vbr0 nat 192.168.122.1/24
+in_ns nft add chain inet vnet extra
+verify_is 0 "a chain added" web vbr0 nat 192.168.122.1/24
+in_ns nft delete chain inet vnet extra
+in_ns nft add set inet vnet extra '{ type ipv4_addr; }'
+verify_is 0 "a set added" web vbr0 nat 192.168.122.1/24
+in_ns nft delete set inet vnet extra
+verify_is 1 "extras removed" web vbr0 nat 192.168.122.1/24
+in_ns nft chain inet vnet forward '{ policy drop; }'
+verify_is 0 "a policy changed" web vbr0 nat 192.168.122.1/24
+in_ns nft chain inet vnet forward '{ policy accept; }'
+verify_is 1 "the policy back" web vbr0 nat 192.168.122.1/24
+in_ns nft add table inet vnet '{ flags dormant; }'
+verify_is 0 "the table dormant" web vbr0 nat 192.168.122.1/24
+in_ns nft delete table inet vnet
+verify_is 0 "the table deleted" web vbr0 nat 192.168.122.1/24
+verify_is 0 "the table deleted, no networks"
+ok rebuild 100
+in_ns "$nftctl" verify-bench 100 20 || fail "verify-bench"
+
 echo "# timing (informational)"
 in_ns "$nftctl" bench web vbr0 192.168.122.1/24 50 || fail "bench"
 ok rebuild

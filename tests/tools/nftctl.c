@@ -8,6 +8,9 @@
  *   nftctl del NAME BR MODE [CIDR]
  *   nftctl mode NAME BR OLDMODE NEWMODE [CIDR]  del + add in one batch
  *   nftctl bench NAME BR CIDR RUNS              median commit times: add, mode change, del
+ *   nftctl verify [NAME BR MODE CIDR|-]...      prints 1 if the table is exactly rebuild + add
+ *                                               of these networks, else 0
+ *   nftctl verify-bench COUNT RUNS              median/max verify time against rebuild COUNT
  *
  * Exit 0 on success; otherwise the error on stderr and exit 1. */
 #include <errno.h>
@@ -132,23 +135,92 @@ out:
         return r;
 }
 
+/* The COUNT nat networks of `rebuild COUNT`, n0.. on vb0.., 10.0.I.1/24; names in @names. */
+static void count_nets(struct vnet_nft_net *n, char (*names)[2][32], int count)
+{
+        for (int i = 0; i < count; i++) {
+                snprintf(names[i][0], sizeof(names[i][0]), "n%d", i);
+                snprintf(names[i][1], sizeof(names[i][1]), "vb%d", i);
+                memset(&n[i], 0, sizeof(n[i]));
+                n[i].name = names[i][0];
+                n[i].bridge = names[i][1];
+                n[i].mode = VNET_MODE_NAT;
+                n[i].ipv4.addr.s_addr = htonl(0x0a000001u + ((unsigned)i << 8));
+                n[i].ipv4.prefix = 24;
+        }
+}
+
 static int rebuild(struct vnet_nft_batch *b, int count)
 {
-        char names[2][32];
-        struct vnet_nft_net n;
-        int r = vnet_nft_batch_rebuild(b);
+        struct vnet_nft_net *n = calloc(count > 0 ? count : 1, sizeof(*n));
+        char(*names)[2][32] = calloc(count > 0 ? count : 1, sizeof(*names));
+        int r = n && names ? vnet_nft_batch_rebuild(b) : -ENOMEM;
 
-        for (int i = 0; r == 0 && i < count; i++) {
-                snprintf(names[0], sizeof(names[0]), "n%d", i);
-                snprintf(names[1], sizeof(names[1]), "vb%d", i);
-                memset(&n, 0, sizeof(n));
-                n.name = names[0];
-                n.bridge = names[1];
-                n.mode = VNET_MODE_NAT;
-                n.ipv4.addr.s_addr = htonl(0x0a000001u + ((unsigned)i << 8));
-                n.ipv4.prefix = 24;
-                r = vnet_nft_batch_add_network(b, &n);
+        if (r == 0)
+                count_nets(n, names, count);
+        for (int i = 0; r == 0 && i < count; i++)
+                r = vnet_nft_batch_add_network(b, &n[i]);
+        free(n);
+        free(names);
+        return r;
+}
+
+/* argv: groups of NAME BR MODE CIDR ("-" for none). */
+static int verify(struct vnet_nft *nft, int argc, char **argv)
+{
+        struct vnet_nft_net *n = calloc(argc / 4 + 1, sizeof(*n));
+        double t0 = now_ms();
+        int r = n ? 0 : -ENOMEM;
+
+        if (argc % 4 != 0) {
+                fprintf(stderr, "nftctl: verify takes groups of NAME BR MODE CIDR\n");
+                r = -EINVAL;
         }
+        for (int i = 0; r == 0 && i < argc / 4; i++) {
+                char **a = argv + 4 * i;
+
+                r = parse_net(&n[i], a[0], a[1], a[2], strcmp(a[3], "-") == 0 ? NULL : a[3]);
+        }
+        if (r == 0)
+                r = vnet_nft_verify(nft, n, (size_t)argc / 4);
+        if (r >= 0) {
+                printf("%d\n", r);
+                if (getenv("NFTCTL_TIME"))
+                        printf("verify %.3f ms\n", now_ms() - t0);
+        } else {
+                fprintf(stderr, "nftctl: verify: %s\n", strerror(-r));
+        }
+        free(n);
+        return r;
+}
+
+static int verify_bench(struct vnet_nft *nft, int count, int runs)
+{
+        struct vnet_nft_net *n = calloc(count > 0 ? count : 1, sizeof(*n));
+        char(*names)[2][32] = calloc(count > 0 ? count : 1, sizeof(*names));
+        double *t = calloc(runs > 0 ? runs : 1, sizeof(double));
+        int r = n && names && t && runs > 0 ? 0 : -ENOMEM;
+
+        if (r == 0)
+                count_nets(n, names, count);
+        for (int i = 0; r == 0 && i < runs; i++) {
+                double t0 = now_ms();
+
+                r = vnet_nft_verify(nft, n, (size_t)count);
+                t[i] = now_ms() - t0;
+                /* the table must be what `rebuild COUNT` made */
+                r = r == 1 ? 0 : r == 0 ? -ESTALE : r;
+        }
+        if (r == 0) {
+                qsort(t, runs, sizeof(double), cmp_double);
+                printf("verify %d networks, %d runs: median %.3f ms, max %.3f ms\n", count, runs,
+                       t[runs / 2], t[runs - 1]);
+        } else {
+                fprintf(stderr, "nftctl: verify-bench: %s\n", strerror(-r));
+        }
+        free(n);
+        free(names);
+        free(t);
         return r;
 }
 
@@ -187,12 +259,20 @@ int main(int argc, char **argv)
                         r = parse_net(&n[1], argv[2], argv[3], argv[5], cidr);
                 if (r == 0)
                         r = build_mode(b, n);
+        } else if (strcmp(cmd, "verify") == 0) {
+                r = verify(nft, argc - 2, argv + 2);
+                r = r < 0 ? r : 0;
+                goto out;
+        } else if (strcmp(cmd, "verify-bench") == 0 && argc == 4) {
+                r = verify_bench(nft, atoi(argv[2]), atoi(argv[3]));
+                goto out;
         } else if (strcmp(cmd, "bench") == 0 && argc == 6) {
                 r = bench(nft, argv[2], argv[3], argv[4], atoi(argv[5]));
                 goto out;
         } else {
                 fprintf(stderr, "usage: nftctl rebuild [COUNT] | exists | add|del NAME BR MODE "
-                                "[CIDR] | mode NAME BR OLD NEW [CIDR] | bench NAME BR CIDR RUNS\n");
+                                "[CIDR] | mode NAME BR OLD NEW [CIDR] | bench NAME BR CIDR RUNS | "
+                                "verify [NAME BR MODE CIDR|-]... | verify-bench COUNT RUNS\n");
                 r = -EINVAL;
                 goto out;
         }

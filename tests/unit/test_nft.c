@@ -661,6 +661,137 @@ static void test_many(void **state)
         vnet_nft_batch_free(b);
 }
 
+/* ---- the comparison behind vnet_nft_verify, on batches instead of dumps ---- */
+
+static const struct vnet_nft_net cmp_nets[3] = {
+        { .name = "web", .bridge = "vbr0", .mode = VNET_MODE_NAT,
+          .ipv4 = { .addr = { .s_addr = 0x017aa8c0 }, .prefix = 24 } }, /* 192.168.122.1 */
+        { .name = "iso", .bridge = "vbr1", .mode = VNET_MODE_ISOLATED },
+        { .name = "r1", .bridge = "vbr2", .mode = VNET_MODE_ROUTED,
+          .ipv4 = { .addr = { .s_addr = 0x0110010a }, .prefix = 20 } }, /* 10.1.16.1 */
+};
+
+/* rebuild + add of @nets in the order @order (indexes into cmp_nets), @n of them */
+static struct vnet_nft_batch *table_of(const int *order, size_t n)
+{
+        struct vnet_nft_batch *b = batch();
+
+        assert_int_equal(vnet_nft_batch_rebuild(b), 0);
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(vnet_nft_batch_add_network(b, &cmp_nets[order[i]]), 0);
+        return b;
+}
+
+static int compare(const struct vnet_nft_batch *want, const struct vnet_nft_batch *have)
+{
+        size_t wl, hl;
+        const void *w = vnet_nft_batch_data(want, &wl), *h = vnet_nft_batch_data(have, &hl);
+
+        return vnet_nft_compare(w, wl, h, hl);
+}
+
+static void test_compare(void **state)
+{
+        static const int fwd[3] = { 0, 1, 2 }, rev[3] = { 2, 1, 0 };
+        struct vnet_nft_batch *want = table_of(fwd, 3), *b;
+        struct vnet_nft_net other;
+
+        (void)state;
+        /* the same table, built in another order */
+        b = table_of(rev, 3);
+        assert_int_equal(compare(want, b), 1);
+        vnet_nft_batch_free(b);
+
+        /* a network less */
+        b = table_of(fwd, 2);
+        assert_int_equal(compare(want, b), 0);
+        vnet_nft_batch_free(b);
+
+        /* the same networks, one in another mode */
+        b = table_of(fwd, 2);
+        other = cmp_nets[2];
+        other.mode = VNET_MODE_NAT;
+        assert_int_equal(vnet_nft_batch_add_network(b, &other), 0);
+        assert_int_equal(compare(want, b), 0);
+        vnet_nft_batch_free(b);
+
+        /* another address */
+        b = table_of(fwd, 2);
+        other = cmp_nets[2];
+        other.ipv4.prefix = 24;
+        assert_int_equal(vnet_nft_batch_add_network(b, &other), 0);
+        assert_int_equal(compare(want, b), 0);
+        vnet_nft_batch_free(b);
+
+        /* a second rebuild in the stream starts over: only what follows it counts */
+        b = table_of(rev, 1);
+        assert_int_equal(vnet_nft_batch_rebuild(b), 0);
+        for (int i = 0; i < 3; i++)
+                assert_int_equal(vnet_nft_batch_add_network(b, &cmp_nets[i]), 0);
+        assert_int_equal(compare(want, b), 1);
+        vnet_nft_batch_free(b);
+
+        /* no table at all */
+        b = batch();
+        assert_int_equal(compare(want, b), 0);
+        vnet_nft_batch_free(b);
+
+        /* a deletion is not something a table can be compared with */
+        b = table_of(fwd, 3);
+        assert_int_equal(vnet_nft_batch_del_network(b, &cmp_nets[0]), 0);
+        assert_int_equal(compare(want, b), -EPROTO);
+        vnet_nft_batch_free(b);
+        vnet_nft_batch_free(want);
+}
+
+/* Rules keep their order within a chain: two networks' nat chains with the same rules in
+ * another order differ, the same rules in two chains do not mix. */
+static void test_compare_rule_order(void **state)
+{
+        static const int one[1] = { 0 };
+        struct vnet_nft_batch *want = table_of(one, 1), *b = table_of(one, 1);
+        size_t wl, hl;
+        const void *w = vnet_nft_batch_data(want, &wl);
+        struct nlmsghdr *nlh, *prev = NULL, *first = NULL;
+        char *h;
+        int left;
+
+        (void)state;
+        assert_int_equal(compare(want, b), 1);
+        /* swap the first two rules of net-web-nat in @b's bytes: find two adjacent NEWRULE
+         * messages of that chain (same length is not needed: rebuild the buffer) */
+        h = (char *)vnet_nft_batch_data(b, &hl);
+        left = (int)hl;
+        for (nlh = (struct nlmsghdr *)h; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+                struct msg m;
+
+                parse_one(nlh, &m);
+                if (m.type == NFT_MSG_NEWRULE && strcmp(m.name, "net-web-nat") == 0) {
+                        if (prev) {
+                                first = prev;
+                                break;
+                        }
+                        prev = nlh;
+                } else {
+                        prev = NULL;
+                }
+        }
+        assert_non_null(first);
+        {
+                size_t l1 = NLMSG_ALIGN(first->nlmsg_len), l2 = NLMSG_ALIGN(nlh->nlmsg_len);
+                char *tmp = malloc(l1 + l2);
+
+                assert_non_null(tmp);
+                memcpy(tmp, (char *)nlh, l2);
+                memcpy(tmp + l2, (char *)first, l1);
+                memcpy((char *)first, tmp, l1 + l2);
+                free(tmp);
+        }
+        assert_int_equal(vnet_nft_compare(w, wl, h, hl), 0);
+        vnet_nft_batch_free(b);
+        vnet_nft_batch_free(want);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -675,6 +806,8 @@ int main(void)
                 cmocka_unit_test(test_mode_change),
                 cmocka_unit_test(test_invalid),
                 cmocka_unit_test(test_many),
+                cmocka_unit_test(test_compare),
+                cmocka_unit_test(test_compare_rule_order),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
