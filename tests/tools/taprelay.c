@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,6 +44,20 @@ static int fail(const char *what, int r)
         return 1;
 }
 
+/* The veth end the relay reads is a wire, not an interface of the host: were it to answer
+ * ARP (the host answers for all its addresses on every interface), a guest could take it for
+ * its gateway and send around the bridge, where vnetd's rules never see its traffic. */
+static int make_wire(int fd, const char *ifname)
+{
+        struct ifreq ifr = { 0 };
+
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+        if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+                return -errno;
+        ifr.ifr_flags |= IFF_NOARP;
+        return ioctl(fd, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 0;
+}
+
 static int open_packet(const char *ifname, int *ret)
 {
         struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
@@ -56,9 +71,10 @@ static int open_packet(const char *ifname, int *ret)
                 return -errno;
         /* Without PACKET_IGNORE_OUTGOING the socket also reads what leaves the veth toward
          * the guest, i.e. frames that came from the TAP. */
-        if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0 ||
+        r = make_wire(fd, ifname);
+        if (r == 0 && (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0 ||
             setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0 ||
-            bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+            bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0))
                 r = -errno;
         if (r < 0)
                 close(fd);
