@@ -97,7 +97,8 @@ int cli_print_array(struct cli *cli, const json_t *reply, const char *key, cli_t
  * -EINVAL, which means a usage error). @params is stolen. */
 int cli_call(struct cli *cli, const char *method, json_t *params, json_t **reply);
 
-/* The verbs, one file per group: cmd_create.c, cmd_network.c, cmd_port.c, cmd_dhcp.c. */
+/* The verbs, one file per group: cmd_create.c, cmd_network.c, cmd_port.c, cmd_dhcp.c,
+ * cmd_doctor.c. */
 int cmd_create(struct cli *cli, int argc, char **argv);
 int cmd_start(struct cli *cli, int argc, char **argv);
 int cmd_stop(struct cli *cli, int argc, char **argv);
@@ -113,3 +114,5 @@ int cmd_host_add(struct cli *cli, int argc, char **argv);
 int cmd_host_del(struct cli *cli, int argc, char **argv);
 int cmd_hosts(struct cli *cli, int argc, char **argv);
 int cmd_leases(struct cli *cli, int argc, char **argv);
+/* Exits 1 when it found problems (after printing them), 0 when none. */
+int cmd_doctor(struct cli *cli, int argc, char **argv);

@@ -2,6 +2,7 @@
 /* vnetctl output for people (aligned tables, key/value lines) and for scripts (JSON). */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -240,6 +241,18 @@ static const char *details_dnsmasq(const json_t *network, char *buf, size_t size
         return buf;
 }
 
+/* After the key/value lines, not among them: a warning is a sentence, too long to align. */
+static int render_warnings(FILE *f, const json_t *network)
+{
+        const json_t *v;
+        size_t i;
+
+        json_array_foreach(json_object_get(network, "warnings"), i, v)
+                if (json_is_string(v))
+                        fprintf(f, "Warning: %s\n", json_string_value(v));
+        return render_status(f);
+}
+
 int render_network_details(FILE *f, const json_t *network)
 {
         struct render_kv kv[18];
@@ -286,6 +299,8 @@ int render_network_details(FILE *f, const json_t *network)
                 kv[n++] = (struct render_kv){ "dnsmasq", line };
         if (r == 0)
                 r = render_kv(f, kv, n);
+        if (r == 0)
+                r = render_warnings(f, network);
         free(users);
         free(groups);
         free(forwarders);
@@ -529,4 +544,64 @@ out:
         free(cells);
         free(expires);
         return r;
+}
+
+/* "its policy drops", "rule 12 (in chain DOCKER-USER) may reject" */
+static void finding_cause(FILE *f, const json_t *o)
+{
+        const char *what = or_none(field_str(o, "what"));
+        const char *in = field_str(o, "rule_chain");
+        bool certain = json_is_true(json_object_get(o, "certain"));
+        bool reject = strcmp(what, "rule reject") == 0;
+        char handle[32];
+
+        if (strcmp(what, "policy drop") == 0) {
+                fprintf(f, "its policy %s", certain ? "drops" : "may drop");
+                return;
+        }
+        if (!reject && strcmp(what, "rule drop") != 0) {
+                fprintf(f, "%s (%s)", what, certain ? "certain" : "possible");
+                return;
+        }
+        fprintf(f, "rule %s%s%s%s %s%s", or_none(field_int(o, "rule", handle, sizeof(handle))),
+                in ? " (in chain " : "", in ? in : "", in ? ")" : "", certain ? "" : "may ",
+                reject ? (certain ? "rejects" : "reject") : (certain ? "drops" : "drop"));
+}
+
+int render_findings(FILE *f, const json_t *findings)
+{
+        const json_t *o;
+        size_t i;
+
+        if (json_array_size(findings) == 0) {
+                fprintf(f, "No problems found.\n");
+                return render_status(f);
+        }
+        json_array_foreach(findings, i, o) {
+                const char *hook = or_none(field_str(o, "hook"));
+                const json_t *nets = json_object_get(o, "networks"), *v;
+                char prio[32];
+                size_t k;
+
+                fprintf(f, "%sTable %s %s, chain %s (hook %s, priority %s): ", i ? "\n" : "",
+                        or_none(field_str(o, "family")), or_none(field_str(o, "table")),
+                        or_none(field_str(o, "chain")), hook,
+                        or_none(field_int(o, "priority", prio, sizeof(prio))));
+                finding_cause(f, o);
+                if (strcmp(hook, "input") == 0)
+                        fprintf(f, " the DHCP and DNS requests to the host from");
+                else
+                        fprintf(f, " the %s traffic of",
+                                strcmp(hook, "forward") == 0 ? "forwarded" : hook);
+                fprintf(f, " network%s ", json_array_size(nets) == 1 ? "" : "s");
+                json_array_foreach(nets, k, v)
+                        fprintf(f, "%s%s", k ? ", " : "",
+                                json_is_string(v) ? json_string_value(v) : RENDER_NONE);
+                if (json_array_size(nets) == 0)
+                        fprintf(f, "%s", RENDER_NONE);
+                fprintf(f, ".\n  To fix it, %s.\n", or_none(field_str(o, "remedy")));
+        }
+        fprintf(f, "\nA packet passes a hook only if every base chain on it lets it through: "
+                   "an accept in vnetd's table cannot override these.\n");
+        return render_status(f);
 }

@@ -39,6 +39,13 @@ int render_network_destroyed(FILE *f, const char *name);
  * "Hosts:" (the number of reservations) and "dnsmasq:" ("running, pid N", "restarted N times,
  * last: REASON", "not running"). */
 
+/* A "warnings" array (GetNetwork of a running network) shows as "Warning: TEXT" lines after
+ * the key/value lines of render_network_details. */
+
+/* Finding objects (Diagnose, see io.vnet.varlink): a paragraph each, what drops which
+ * networks' traffic and "To fix it, REMEDY."; "No problems found." for none. */
+int render_findings(FILE *f, const json_t *findings);
+
 /* Names for the uids and gids of port owners; a function returns NULL for an id that has no
  * name. Looking names up is the caller's business (NSS), so tests can pass their own. */
 struct render_names {

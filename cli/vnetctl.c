@@ -57,6 +57,11 @@ static const struct cli_verb verbs[] = {
         { "hosts", "NETWORK", "List a network's static DHCP reservations.", cmd_hosts },
         { "leases", "NETWORK", "List the DHCP leases dnsmasq handed out on a network.",
           cmd_leases },
+        { "doctor", "",
+          "Look for what outside vnetd drops guests' traffic: other tables' forward and input "
+          "chains (iptables' and Docker's included) whose policy or rules drop it, and say "
+          "what to do. Exit status 1 when something was found.",
+          cmd_doctor },
         { "help", "[COMMAND [SUBCOMMAND]]", "Show this help, or a command's usage.", cmd_help },
 };
 

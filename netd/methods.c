@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "io_vnet_varlink.h" /* generated from libvnet/io.vnet.varlink */
 #include "methods.h"
 #include "dhcp.h"
+#include "log.h"
 #include "network_json.h"
+#include "nft_inspect.h"
 #include "varlink.h"
 
 #define VNET_VERSION "0.1"
@@ -79,14 +83,159 @@ static const char *name_param(json_t *params, json_t **err)
         return json_string_value(v);
 }
 
-static json_t *network_reply(struct manager *m, const char *name)
+/* --- foreign firewalls --------------------------------------------------------------------- */
+
+/* The networks as the firewall check needs them, from @list (NetworkStatus objects, which
+ * must outlive the result). Every defined network counts: a stopped one meets the same
+ * chains when it starts. */
+static int inspect_nets(const json_t *list, struct vnet_nft_inspect_net **ret, size_t *n_ret)
+{
+        size_t n = json_array_size(list), k = 0, i;
+        struct vnet_nft_inspect_net *v = calloc(n + 1, sizeof(*v));
+        const json_t *o;
+
+        if (!v)
+                return -ENOMEM;
+        json_array_foreach(list, i, o) {
+                const char *name = json_string_value(json_object_get(o, "name"));
+                const char *bridge = json_string_value(json_object_get(o, "bridge"));
+                int mode = vnet_mode_from_string(json_string_value(json_object_get(o, "mode")));
+
+                if (!name || !bridge || mode < 0)
+                        continue;
+                v[k] = (struct vnet_nft_inspect_net){
+                        .name = name,
+                        .bridge = bridge,
+                        .ifindex = if_nametoindex(bridge),
+                        .mode = (enum vnet_mode)mode,
+                        .dhcp = json_is_true(json_object_get(o, "dhcp")),
+                        /* dnsmasq serves DNS on every network with an address */
+                        .dns = json_is_string(json_object_get(o, "ipv4")),
+                };
+                k++;
+        }
+        *ret = v;
+        *n_ret = k;
+        return 0;
+}
+
+/* The foreign base chains that drop the traffic of vnetd's networks. */
+static int diagnose(struct manager *m, struct vnet_nft_finding **ret, size_t *n_ret)
+{
+        struct vnet_nft_inspect *ins = NULL;
+        struct vnet_nft_inspect_net *nets = NULL;
+        json_t *list = manager_list_json(m);
+        size_t n_nets = 0;
+        int r = list ? 0 : -ENOMEM;
+
+        if (r == 0)
+                r = inspect_nets(list, &nets, &n_nets);
+        if (r == 0)
+                r = vnet_nft_inspect_new(&ins);
+        if (r == 0)
+                r = vnet_nft_inspect_dump(ins);
+        if (r == 0)
+                r = vnet_nft_inspect_check(ins, nets, n_nets, ret, n_ret);
+        vnet_nft_inspect_free(ins);
+        free(nets);
+        json_decref(list);
+        return r;
+}
+
+static json_t *finding_json(const struct vnet_nft_finding *f)
+{
+        json_t *o, *nets = json_array();
+
+        for (size_t i = 0; nets && i < f->n_networks; i++)
+                json_array_append_new(nets, json_string(f->networks[i]));
+        o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:b, s:o, s:s}", "family", f->family,
+                      "table", f->table, "chain", f->chain, "hook",
+                      vnet_nft_inspect_hook_to_string(f->hook), "priority", f->priority,
+                      "what", vnet_nft_inspect_what_to_string(f->what), "certain", f->certain,
+                      "networks", nets, "remedy", f->remedy);
+        if (o && f->what != VNET_NFT_INSPECT_POLICY_DROP)
+                json_object_set_new(o, "rule", json_integer((json_int_t)f->handle));
+        if (o && f->rule_chain)
+                json_object_set_new(o, "rule_chain", json_string(f->rule_chain));
+        return o;
+}
+
+static json_t *m_diagnose(struct manager *m, json_t *params)
+{
+        struct vnet_nft_finding *f = NULL;
+        size_t n = 0;
+        json_t *a;
+        int r;
+
+        (void)params;
+        r = diagnose(m, &f, &n);
+        if (r < 0)
+                return varlink_error_new("io.vnet.SystemError",
+                                         json_pack("{s:i, s:s}", "errno", -r, "message",
+                                                   "cannot read the nftables ruleset"));
+        a = json_array();
+        for (size_t i = 0; a && i < n; i++)
+                json_array_append_new(a, finding_json(&f[i]));
+        vnet_nft_findings_free(f, n);
+        return varlink_reply_new(json_pack("{s:o}", "findings", a));
+}
+
+/* A running network's "warnings": the foreign chains that drop its guests' traffic. A
+ * ruleset that cannot be read costs the warnings, not the reply. */
+static void network_warnings(struct manager *m, json_t *network)
+{
+        const char *name = json_string_value(json_object_get(network, "name"));
+        const char *state = json_string_value(json_object_get(network, "state"));
+        struct vnet_nft_finding *f = NULL;
+        json_t *warnings;
+        size_t n = 0;
+        int r;
+
+        if (!name || !state || strcmp(state, "running") != 0)
+                return;
+        r = diagnose(m, &f, &n);
+        if (r < 0) {
+                log_debug("network %s: cannot check other tables' chains: %s", name,
+                          strerror(-r));
+                return;
+        }
+        warnings = json_array();
+        for (size_t i = 0; warnings && i < n; i++) {
+                char *summary = NULL;
+
+                for (size_t k = 0; k < f[i].n_networks; k++) {
+                        if (strcmp(f[i].networks[k], name) != 0)
+                                continue;
+                        if (vnet_nft_finding_summary(&f[i], &summary) == 0)
+                                json_array_append_new(
+                                        warnings, json_sprintf("%s; to fix it, %s", summary,
+                                                               f[i].remedy));
+                        free(summary);
+                        break;
+                }
+        }
+        vnet_nft_findings_free(f, n);
+        if (json_array_size(warnings) > 0)
+                json_object_set_new(network, "warnings", warnings);
+        else
+                json_decref(warnings);
+}
+
+static json_t *network_reply_warn(struct manager *m, const char *name, bool warnings)
 {
         json_t *n = manager_network_json(m, name);
 
         if (!n)
                 return varlink_error_new("io.vnet.NetworkNotFound",
                                          json_pack("{s:s}", "name", name));
+        if (warnings)
+                network_warnings(m, n);
         return varlink_reply_new(json_pack("{s:o}", "network", n));
+}
+
+static json_t *network_reply(struct manager *m, const char *name)
+{
+        return network_reply_warn(m, name, false);
 }
 
 static json_t *m_create(struct manager *m, json_t *params)
@@ -134,7 +283,12 @@ static json_t *m_destroy(struct manager *m, json_t *p)
 
 static json_t *m_get(struct manager *m, json_t *p)
 {
-        return by_name(m, p, NULL, true);
+        json_t *err = NULL;
+        const char *name = name_param(p, &err);
+
+        if (!name)
+                return err;
+        return network_reply_warn(m, name, true);
 }
 
 static json_t *m_list(struct manager *m, json_t *p)
@@ -475,6 +629,7 @@ PLAIN(m_set_mode)
 PLAIN(m_list)
 PLAIN(m_get)
 PLAIN(m_reload)
+PLAIN(m_diagnose)
 
 static const struct method {
         const char *name;
@@ -498,6 +653,8 @@ static const struct method {
         { "io.vnet.RemoveHost", m_host_remove, true },
         { "io.vnet.ListHosts", m_hosts, false },
         { "io.vnet.ListLeases", m_leases, false },
+        /* Reads the ruleset with vnetd's CAP_NET_ADMIN, which the caller need not have. */
+        { "io.vnet.Diagnose", m_diagnose_p, false },
         /* These check the caller against the network's allow lists themselves. */
         { "io.vnet.PortUp", m_port_up, false },
         { "io.vnet.PortDown", m_port_down, false },

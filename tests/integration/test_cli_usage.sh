@@ -110,6 +110,8 @@ for verb in hosts leases; do
         expect_error 2 "$verb: unexpected argument 'extra'" "$verb" net0 extra
         expect_error 2 "$verb: unknown option '--all'" "$verb" net0 --all
 done
+expect_error 2 "doctor: unexpected argument 'extra'" doctor extra
+expect_error 2 "doctor: unknown option '--fix'" doctor --fix
 expect_error 2 "help: unknown subcommand 'host list'" help host list
 expect_error 2 "help: unexpected argument 'extra'" help leases extra
 
@@ -134,12 +136,14 @@ expect_error 1 "$tmp/absent.sock" host add net0 --mac 52:54:00:12:34:56 --ip 192
 expect_error 1 "$tmp/absent.sock" --json host del net0 --mac 52:54:00:12:34:56
 expect_error 1 "$tmp/absent.sock" hosts net0
 expect_error 1 "$tmp/absent.sock" leases --json net0
+expect_error 1 "$tmp/absent.sock" doctor
+expect_error 1 "$tmp/absent.sock" doctor --json
 
 for args in --help -h help; do
         run 0 $args
         [ ! -s "$tmp/err" ] || fail "vnetctl $args: unexpected stderr: $(cat "$tmp/err")"
         for verb in create start stop destroy list show mode attach detach ports leases hosts \
-                "host add" "host del"; do
+                "host add" "host del" doctor; do
                 grep -q "^  $verb\b" "$tmp/out" || fail "vnetctl $args: '$verb' not listed"
         done
 done
@@ -167,6 +171,12 @@ run 0 host add --help
 grep -q "host add NETWORK" "$tmp/out" || fail "vnetctl host add --help: $(cat "$tmp/out")"
 run 0 help leases
 grep -q "leases NETWORK" "$tmp/out" || fail "vnetctl help leases: $(cat "$tmp/out")"
+run 0 help doctor
+grep -q "^usage: vnetctl .* doctor$" "$tmp/out" || fail "vnetctl help doctor: $(cat "$tmp/out")"
+grep -q "Exit status 1 when something was found" "$tmp/out" ||
+        fail "vnetctl help doctor: no exit status: $(cat "$tmp/out")"
+run 0 doctor --help
+grep -q "^usage: vnetctl .* doctor$" "$tmp/out" || fail "vnetctl doctor --help: $(cat "$tmp/out")"
 run 0 --version
 grep -q "^vnetctl " "$tmp/out" || fail "vnetctl --version: $(cat "$tmp/out")"
 

@@ -632,6 +632,100 @@ static void test_lease_table(void **state)
         json_decref(empty);
 }
 
+/* render() of @fn over the JSON @json, as a string the caller frees. */
+static char *render_str(int (*fn)(FILE *, const json_t *), const char *json)
+{
+        json_t *j = network(json);
+        struct capture c;
+
+        capture_open(&c);
+        assert_int_equal(fn(c.f, j), 0);
+        json_decref(j);
+        return capture_close(&c);
+}
+
+static void test_network_details_warnings(void **state)
+{
+        char *out;
+
+        (void)state;
+        out = render_str(render_network_details,
+                         "{\"name\": \"default\", \"state\": \"running\", \"warnings\": "
+                         "[\"table ip filter, chain FORWARD: its policy drops\", 7, "
+                         "\"second\"]}");
+        assert_non_null(strstr(out, "Name:        default\n"));
+        /* after the key/value lines, one each, what is not a string left out */
+        assert_non_null(strstr(out, "\nWarning: table ip filter, chain FORWARD: its policy drops\n"
+                                    "Warning: second\n"));
+        assert_null(strstr(out, "Warning: 7"));
+        /* the last lines are the warnings */
+        assert_string_equal(out + strlen(out) - strlen("Warning: second\n"), "Warning: second\n");
+        assert_no_trailing_blanks(out);
+        free(out);
+
+        out = render_str(render_network_details, "{\"name\": \"x\", \"warnings\": []}");
+        assert_null(strstr(out, "Warning"));
+        free(out);
+}
+
+static void test_findings_none(void **state)
+{
+        char *out;
+
+        (void)state;
+        out = render_str(render_findings, "[]");
+        assert_string_equal(out, "No problems found.\n");
+        free(out);
+}
+
+static void test_findings_paragraphs(void **state)
+{
+        char *out;
+
+        (void)state;
+        out = render_str(render_findings,
+                         "[{\"family\": \"ip\", \"table\": \"filter\", \"chain\": \"FORWARD\", "
+                         "\"hook\": \"forward\", \"priority\": 0, \"what\": \"policy drop\", "
+                         "\"certain\": true, \"networks\": [\"default\"], "
+                         "\"remedy\": \"allow it: iptables -I FORWARD -i virbr0 -j ACCEPT\"},"
+                         " {\"family\": \"inet\", \"table\": \"fw\", \"chain\": \"in\", "
+                         "\"hook\": \"input\", \"priority\": -10, \"what\": \"rule reject\", "
+                         "\"rule\": 12, \"rule_chain\": \"checks\", \"certain\": false, "
+                         "\"networks\": [\"a\", \"b\"], \"remedy\": \"accept DHCP\"},"
+                         " {\"family\": \"inet\", \"table\": \"t\", \"chain\": \"c\", "
+                         "\"hook\": \"forward\", \"priority\": 0, \"what\": \"rule drop\", "
+                         "\"rule\": 3, \"certain\": true, \"networks\": [\"a\"]}]");
+        assert_string_equal(
+                out,
+                "Table ip filter, chain FORWARD (hook forward, priority 0): its policy drops the "
+                "forwarded traffic of network default.\n"
+                "  To fix it, allow it: iptables -I FORWARD -i virbr0 -j ACCEPT.\n"
+                "\n"
+                "Table inet fw, chain in (hook input, priority -10): rule 12 (in chain checks) may "
+                "reject the DHCP and DNS requests to the host from networks a, b.\n"
+                "  To fix it, accept DHCP.\n"
+                "\n"
+                "Table inet t, chain c (hook forward, priority 0): rule 3 drops the forwarded "
+                "traffic of network a.\n"
+                "  To fix it, -.\n"
+                "\n"
+                "A packet passes a hook only if every base chain on it lets it through: an accept "
+                "in vnetd's table cannot override these.\n");
+        assert_no_trailing_blanks(out);
+        free(out);
+}
+
+static void test_findings_missing_fields(void **state)
+{
+        char *out;
+
+        (void)state;
+        out = render_str(render_findings, "[{\"hook\": 5, \"networks\": \"x\"}]");
+        assert_non_null(strstr(out, "Table - -, chain - (hook -, priority -): - (possible) the - "
+                                    "traffic of networks -.\n  To fix it, -.\n"));
+        free(out);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -655,6 +749,10 @@ int main(void)
                 cmocka_unit_test(test_host_table),
                 cmocka_unit_test(test_host_added_removed),
                 cmocka_unit_test(test_lease_table),
+                cmocka_unit_test(test_network_details_warnings),
+                cmocka_unit_test(test_findings_none),
+                cmocka_unit_test(test_findings_paragraphs),
+                cmocka_unit_test(test_findings_missing_fields),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
