@@ -40,6 +40,7 @@ static const struct create_field {
         { "allow-group", CREATE_LIST, "allow_groups" },
         { "dhcp", CREATE_STRING, "dhcp_range" },
         { "no-dhcp", CREATE_NOFLAG, "dhcp" },
+        { "no-dns", CREATE_NOFLAG, "dns" },
         { "lease-time", CREATE_LEASE, "lease_time" },
         { "domain", CREATE_STRING },
         { "dns-forwarder", CREATE_LIST, "dns_forwarders" },

@@ -25,7 +25,7 @@ static const struct cli_verb verbs[] = {
         { "create",
           "NAME [--bridge BR] [--mode nat|routed|isolated|open] [--ipv4 ADDR/PREFIX] [--mtu N] "
           "[--mac MAC] [--stp on|off] [--autostart] [--transient] [--allow-user USER]... "
-          "[--allow-group GROUP]... [--dhcp START-END | --no-dhcp] [--lease-time T] "
+          "[--allow-group GROUP]... [--dhcp START-END | --no-dhcp] [--no-dns] [--lease-time T] "
           "[--domain NAME] [--dns-forwarder ADDR]...",
           "Define a network and start it. The allowed users and groups (names or ids) may "
           "open TAPs on it through vnet-bridge-helper. DHCP is on over the subnet by default; "

@@ -565,6 +565,7 @@ void vnet_dhcp_input_init(struct vnet_dhcp_input *in)
 {
         memset(in, 0, sizeof(*in));
         in->enabled = -1;
+        in->dns = -1;
 }
 
 int vnet_dhcp_resolve(const struct vnet_dhcp_input *in, const char *netname,
@@ -584,6 +585,8 @@ int vnet_dhcp_resolve(const struct vnet_dhcp_input *in, const char *netname,
         }
         if (in->enabled >= 0)
                 out->enabled = in->enabled;
+        if (in->dns >= 0)
+                out->dns_disabled = !in->dns;
         if (in->range[0]) {
                 r = vnet_parse_dhcp_range(in->range, net, &out->start, &out->end, "dhcp", e);
                 if (r < 0)

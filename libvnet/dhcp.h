@@ -76,6 +76,7 @@ unsigned vnet_dhcp_range_size(const struct vnet_dhcp *d);
  * checked on its own, before the network's address is known to check them against. */
 struct vnet_dhcp_input {
         int enabled;             /* -1: the default, on when the network has an address */
+        int dns;                 /* -1: the default, on */
         char range[48];          /* "START-END"; "": the default */
         unsigned lease_seconds;  /* 0: the default */
         bool has_domain;

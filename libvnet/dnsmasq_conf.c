@@ -209,7 +209,10 @@ static void write_conf(FILE *f, const struct vnet_dnsmasq_conf *c)
                    "# resolvers (/etc/resolv.conf).\n"
                    "no-hosts\n"
                    "no-resolv\n");
-        write_dns(f, c);
+        if (c->dhcp->dns_disabled)
+                fprintf(f, "\n# DNS is off for this network: no DNS server at all.\nport=0\n");
+        else
+                write_dns(f, c);
         write_dhcp(f, c);
 }
 

@@ -67,7 +67,8 @@ struct vnet_dhcp_host {
 };
 
 struct vnet_dhcp {
-        bool enabled;                  /* DHCP; DNS is served whenever dnsmasq runs */
+        bool enabled;                  /* DHCP */
+        bool dns_disabled;             /* no DNS server for guests (with DHCP off: no dnsmasq) */
         struct in_addr start, end;     /* dynamic range, inclusive */
         unsigned lease_seconds;
         char domain[VNET_DOMAIN_MAX + 1];

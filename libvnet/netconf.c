@@ -34,6 +34,7 @@ enum key_kind {
         KEY_HOST,
         KEY_DOMAIN,
         KEY_FORWARDERS,
+        KEY_DNS_ENABLED,
 };
 
 static const struct key {
@@ -55,6 +56,7 @@ static const struct key {
         { "DHCP", "Range", "dhcp", KEY_DHCP_RANGE },
         { "DHCP", "LeaseTime", "lease-time", KEY_LEASE_TIME },
         { "DHCP", "Host", "host", KEY_HOST },
+        { "DNS", "Enabled", "dns", KEY_DNS_ENABLED },
         { "DNS", "Domain", "domain", KEY_DOMAIN },
         { "DNS", "Forwarders", "dns-forwarder", KEY_FORWARDERS },
 };
@@ -166,6 +168,10 @@ static int set_value(const struct key *k, const char *v, struct parse_state *st)
         case KEY_FORWARDERS:
                 r = add_forwarders(d, v, k->field, e);
                 break;
+        case KEY_DNS_ENABLED:
+                r = vnet_parse_bool(v, &b, k->field, e);
+                d->dns = b;
+                break;
         }
         return r;
 }
@@ -268,7 +274,8 @@ static void write_dhcp(FILE *f, const struct vnet_dhcp *d)
                         inet_ntop(AF_INET, &h->ip, a, sizeof(a)), h->hostname[0] ? "," : "",
                         h->hostname);
         }
-        fprintf(f, "\n[DNS]\nDomain=%s\n", d->domain);
+        fprintf(f, "\n[DNS]\nEnabled=%s\nDomain=%s\n", d->dns_disabled ? "no" : "yes",
+                d->domain);
         if (d->n_forwarders) {
                 fprintf(f, "Forwarders=");
                 for (unsigned i = 0; i < d->n_forwarders; i++)

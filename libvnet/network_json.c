@@ -70,6 +70,7 @@ static void dhcp_json(json_t *o, const struct vnet_dhcp *d)
                 json_array_append_new(hosts, x);
         }
         json_object_set_new(o, "dhcp", json_boolean(d->enabled));
+        json_object_set_new(o, "dns", json_boolean(!d->dns_disabled));
         json_object_set_new(o, "dhcp_range", json_string(range));
         json_object_set_new(o, "lease_time", json_integer(d->lease_seconds));
         json_object_set_new(o, "domain", json_string(d->domain));
@@ -108,6 +109,10 @@ static int dhcp_field_from_json(const char *key, json_t *v, struct vnet_dhcp_inp
                 bool b = false;
                 r = want_bool(v, &b, key, e);
                 d->enabled = b;
+        } else if (strcmp(key, "dns") == 0) {
+                bool b = true;
+                r = want_bool(v, &b, key, e);
+                d->dns = b;
         } else if (strcmp(key, "dhcp_range") == 0) {
                 r = want_string(v, key, e);
                 if (r == 0 && snprintf(d->range, sizeof(d->range), "%s", json_string_value(v)) >=

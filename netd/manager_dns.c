@@ -29,6 +29,11 @@ int mgr_dns_start(struct manager *m, struct net *n, struct mgr_error *e)
 
         if (!n->def.ipv4.prefix)
                 return 0;
+        /* Nothing to serve: no process. */
+        if (!n->def.dhcp.enabled && n->def.dhcp.dns_disabled) {
+                mgr_dns_stop(m, n);
+                return 0;
+        }
         r = dnsmasq_start(m->dns, n->def.name, &c, &e->err);
         if (r == -EINVAL) {
                 e->kind = MGR_ERR_INVALID;
