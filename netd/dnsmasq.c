@@ -628,7 +628,7 @@ int dnsmasq_start(struct dnsmasq_sup *s, const char *name, const struct vnet_dns
         if (d->pidfd >= 0 && file_equals(p.conf, conf)) {
                 r = 0;
                 if (!hosts_same) {
-                        r = vnet_write_file_atomic(p.hosts, hosts, strlen(hosts), 0644);
+                        r = vnet_write_file(p.hosts, hosts, strlen(hosts), 0644, 0);
                         if (r == 0)
                                 r = signal_hup(d);
                 }
@@ -642,11 +642,12 @@ int dnsmasq_start(struct dnsmasq_sup *s, const char *name, const struct vnet_dns
                         goto out;
         }
         cancel_timer(d);
-        r = vnet_write_file_atomic(p.conf, conf, strlen(conf), 0644);
+        /* RUN_DIR: atomic, not synced; these files do not outlive a reboot anyway. */
+        r = vnet_write_file(p.conf, conf, strlen(conf), 0644, 0);
         if (r < 0)
                 goto out;
         if (!hosts_same) {
-                r = vnet_write_file_atomic(p.hosts, hosts, strlen(hosts), 0644);
+                r = vnet_write_file(p.hosts, hosts, strlen(hosts), 0644, 0);
                 if (r < 0)
                         goto out;
         }
@@ -672,7 +673,7 @@ int dnsmasq_reload_hosts(struct dnsmasq_sup *s, const char *name, const struct v
         r = vnet_dnsmasq_hosts_render(dh, net, &hosts, e);
         if (r < 0)
                 return r;
-        r = vnet_write_file_atomic(d->paths.hosts, hosts, strlen(hosts), 0644);
+        r = vnet_write_file(d->paths.hosts, hosts, strlen(hosts), 0644, 0);
         if (r == 0)
                 r = signal_hup(d);
         free(hosts);

@@ -47,6 +47,9 @@ cleanup() {
 		echo "--- vnetd log ---"
 		tail -n 40 "$T/vnetd.log"
 	fi
+	# vnetd leaves its dnsmasq children running on purpose (they serve the networks); the
+	# test's networks end here, so do they.
+	for p in $(our_dnsmasq); do kill "$p" 2>/dev/null; done
 	for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null; done
 	for c in "${AT_EXIT[@]}"; do eval "$c" >/dev/null 2>&1; done
 	rm -rf "$T"
@@ -169,13 +172,8 @@ link_flaps() {
 # our_dnsmasq: the pids of the dnsmasq processes whose command line names this test's
 # directory $T (vnetd leaves them running when it stops or dies: they belong to the networks).
 our_dnsmasq() {
-	local p
-	for p in $(pgrep -x dnsmasq); do
-		# A zombie has exited; its parent reaps it.
-		[ "$(sed 's/.*) \(.\).*/\1/' "/proc/$p/stat" 2>/dev/null)" = Z ] && continue
-		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$T/" && echo "$p"
-	done
-	return 0
+	# One pgrep: a zombie (it has exited; its parent reaps it) has no command line to match.
+	pgrep -f "^[^ ]*dnsmasq .*--conf-file=${T//./\\.}/" || true
 }
 # kill_our_dnsmasq: for AT_EXIT, after vnetd: ends those processes, by pid.
 kill_our_dnsmasq() {
