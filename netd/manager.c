@@ -807,21 +807,27 @@ int manager_create(struct manager *m, const struct vnet_network *in, struct mgr_
                                     "invalid mac: already the MAC of network '%s'",
                                     m->nets[i]->def.name);
 
-        /* Desired state first: the definition is on disk before the kernel changes. */
-        r = mgr_save_def(m, &def);
-        if (r < 0)
-                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write the definition: %s",
-                            strerror(-r));
-        crash_point("create:defined");
+        /* Desired state first, all of it: "running" (the runtime record), then the
+         * definition, then the kernel. A crash after the definition finishes the network
+         * at the next start instead of leaving it defined but down. */
         r = add_net(m, &def, &n);
-        if (r < 0) {
-                remove_def(m, &def);
+        if (r < 0)
                 return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "%s", strerror(-r));
+        r = save_record(m, n);
+        if (r == 0)
+                r = mgr_save_def(m, &def);
+        if (r < 0) {
+                remove_record(m, def.name);
+                remove_net(m, n);
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write the definition: %s",
+                                strerror(-r));
         }
+        crash_point("create:defined");
         r = bring_up(m, n, true, e);
         if (r < 0) {
                 /* Refused as a whole: nothing of the network remains. */
                 remove_def(m, &n->def);
+                remove_record(m, n->def.name);
                 remove_net(m, n);
                 return r;
         }

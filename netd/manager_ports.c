@@ -41,6 +41,28 @@ json_t *manager_port_json(struct manager *m, const char *ifname)
         return pt ? port_json(m, pt) : NULL;
 }
 
+static int cmp_ifname(const void *a, const void *b)
+{
+        return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "ifname")),
+                      json_string_value(json_object_get(*(json_t *const *)b, "ifname")));
+}
+
+static void sort_by_ifname(json_t *a)
+{
+        size_t n = json_array_size(a);
+        json_t **v = n ? malloc(n * sizeof(*v)) : NULL;
+
+        if (!v)
+                return;
+        for (size_t i = 0; i < n; i++)
+                v[i] = json_incref(json_array_get(a, i));
+        qsort(v, n, sizeof(*v), cmp_ifname);
+        json_array_clear(a);
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(a, v[i]);
+        free(v);
+}
+
 json_t *manager_ports_json(struct manager *m, const char *network, struct mgr_error *e)
 {
         json_t *a;
@@ -55,6 +77,9 @@ json_t *manager_ports_json(struct manager *m, const char *network, struct mgr_er
                 if (strcmp(pt->p.network, network) == 0)
                         json_array_append_new(a, port_json(m, pt));
         }
+        /* By name, as list sorts networks: the same listing before and after a restart. */
+        if (a)
+                sort_by_ifname(a);
         return a;
 }
 
