@@ -9,29 +9,6 @@
 
 #include "dhcp.h"
 
-/* Printable form of untrusted input for an error message (as in model.c): control bytes
- * would let a caller forge log lines, so they are shown escaped, and long input is cut. */
-static const char *quote(const char *s, char *buf, size_t len)
-{
-        size_t o = 0;
-
-        if (!s)
-                s = "";
-        for (; *s && o + 5 < len; s++) {
-                unsigned char c = (unsigned char)*s;
-                if (c < 0x20 || c == 0x7f || c == '\\')
-                        o += snprintf(buf + o, len - o, "\\x%02x", c);
-                else
-                        buf[o++] = (char)c;
-        }
-        if (*s && o + 4 <= len) {
-                memcpy(buf + o, "...", 3);
-                o += 3;
-        }
-        buf[o < len ? o : len - 1] = '\0';
-        return buf;
-}
-
 static uint32_t host_order(struct in_addr a)
 {
         return ntohl(a.s_addr);
@@ -64,10 +41,10 @@ int vnet_parse_ipv4_addr(const char *s, struct in_addr *out, const char *field,
         /* inet_pton takes exactly dotted quads: no "10.1", no octal, no 300.1.1.1. */
         if (inet_pton(AF_INET, s, &a) != 1)
                 return vnet_err_set(e, field, "invalid %s '%s': not an IPv4 address", field,
-                                    quote(s, q, sizeof(q)));
+                                    vnet_quote(s, q, sizeof(q)));
         if (!unicast(host_order(a)))
                 return vnet_err_set(e, field, "invalid %s '%s': not a unicast host address",
-                                    field, quote(s, q, sizeof(q)));
+                                    field, vnet_quote(s, q, sizeof(q)));
         *out = a;
         return 0;
 }
@@ -111,17 +88,17 @@ int vnet_parse_hostname(const char *s, const char *field, struct vnet_err *e)
         len = strlen(s);
         if (len > VNET_HOSTNAME_MAX)
                 return vnet_err_set(e, field, "invalid %s '%s': longer than %d bytes", field,
-                                    quote(s, q, sizeof(q)), VNET_HOSTNAME_MAX);
+                                    vnet_quote(s, q, sizeof(q)), VNET_HOSTNAME_MAX);
         if (!label_ok(s, len))
                 return vnet_err_set(e, field,
                                     "invalid %s '%s': use letters, digits and '-', not at the "
                                     "start or end",
-                                    field, quote(s, q, sizeof(q)));
+                                    field, vnet_quote(s, q, sizeof(q)));
         if (dnsmasq_keyword(s))
                 return vnet_err_set(e, field,
                                     "invalid %s '%s': a number, a lease time or a dnsmasq "
                                     "keyword cannot be a hostname",
-                                    field, quote(s, q, sizeof(q)));
+                                    field, vnet_quote(s, q, sizeof(q)));
         return 0;
 }
 
@@ -136,7 +113,7 @@ int vnet_parse_domain(const char *s, const char *field, struct vnet_err *e)
         len = strlen(s);
         if (len > VNET_DOMAIN_MAX)
                 return vnet_err_set(e, field, "invalid %s '%s': longer than %d bytes", field,
-                                    quote(s, q, sizeof(q)), VNET_DOMAIN_MAX);
+                                    vnet_quote(s, q, sizeof(q)), VNET_DOMAIN_MAX);
         label = s;
         for (;;) {
                 const char *dot = strchr(label, '.');
@@ -146,7 +123,7 @@ int vnet_parse_domain(const char *s, const char *field, struct vnet_err *e)
                                             "invalid %s '%s': labels of 1 to 63 letters, "
                                             "digits and '-' (not at their start or end), "
                                             "separated by single dots",
-                                            field, quote(s, q, sizeof(q)));
+                                            field, vnet_quote(s, q, sizeof(q)));
                 if (!dot)
                         break;
                 label = dot + 1;
@@ -180,12 +157,12 @@ int vnet_parse_lease_time(const char *s, unsigned *seconds, const char *field,
                 return vnet_err_set(e, field,
                                     "invalid %s '%s': expected seconds, or a number with m, h "
                                     "or d, e.g. 3600 or 1h",
-                                    field, s ? quote(s, q, sizeof(q)) : "");
+                                    field, s ? vnet_quote(s, q, sizeof(q)) : "");
         /* Compared before multiplying so that a huge count cannot wrap into range. */
         if (v > VNET_LEASE_MAX / unit || v * unit < VNET_LEASE_MIN)
                 return vnet_err_set(e, field,
                                     "invalid %s '%s': must be between 2 minutes and 1 year",
-                                    field, quote(s, q, sizeof(q)));
+                                    field, vnet_quote(s, q, sizeof(q)));
         *seconds = (unsigned)(v * unit);
         return 0;
 }
@@ -264,13 +241,13 @@ int vnet_parse_dhcp_range(const char *s, const struct vnet_ipv4 *net, struct in_
                 return vnet_err_set(e, field,
                                     "invalid %s '%s': expected START-END, e.g. "
                                     "192.168.122.2-192.168.122.254",
-                                    field, quote(s, q, sizeof(q)));
+                                    field, vnet_quote(s, q, sizeof(q)));
         memcpy(first, s, len);
         first[len] = '\0';
         if (inet_pton(AF_INET, first, &a) != 1 || inet_pton(AF_INET, dash + 1, &b) != 1)
                 return vnet_err_set(e, field,
                                     "invalid %s '%s': expected two IPv4 addresses as START-END",
-                                    field, quote(s, q, sizeof(q)));
+                                    field, vnet_quote(s, q, sizeof(q)));
         r = check_range(a, b, net, field, e);
         if (r < 0)
                 return r;
@@ -291,7 +268,7 @@ int vnet_parse_dhcp_host(const char *s, struct vnet_dhcp_host *out, const char *
                 return vnet_err_set(e, field,
                                     "invalid %s '%s': expected MAC,ADDRESS[,HOSTNAME], e.g. "
                                     "52:54:00:12:34:56,192.168.122.10,web",
-                                    field, s ? quote(s, q, sizeof(q)) : "");
+                                    field, s ? vnet_quote(s, q, sizeof(q)) : "");
         strcpy(buf, s);
         ip = strchr(buf, ',');
         *ip++ = '\0';

@@ -59,10 +59,12 @@ void vnet_network_init(struct vnet_network *n, const char *name)
 
 /* Printable form of untrusted input for an error message: control bytes would let a
  * caller forge log lines, so they are shown escaped, and long input is cut. */
-static const char *quote(const char *s, char *buf, size_t len)
+const char *vnet_quote(const char *s, char *buf, size_t len)
 {
         size_t o = 0;
 
+        if (!s)
+                s = "";
         for (; *s && o + 5 < len; s++) {
                 unsigned char c = (unsigned char)*s;
                 if (c < 0x20 || c == 0x7f || c == '\\')
@@ -88,7 +90,7 @@ int vnet_parse_name(const char *s, const char *field, struct vnet_err *e)
         len = strlen(s);
         if (len > VNET_NAME_MAX)
                 return vnet_err_set(e, field, "invalid %s '%s': longer than %d characters", field,
-                                    quote(s, q, sizeof(q)), VNET_NAME_MAX);
+                                    vnet_quote(s, q, sizeof(q)), VNET_NAME_MAX);
         for (size_t i = 0; i < len; i++) {
                 char c = s[i];
                 bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -98,7 +100,7 @@ int vnet_parse_name(const char *s, const char *field, struct vnet_err *e)
                 return vnet_err_set(e, field,
                                     "invalid %s '%s': use letters, digits, '_', '.' and '-', "
                                     "starting with a letter or digit",
-                                    field, quote(s, q, sizeof(q)));
+                                    field, vnet_quote(s, q, sizeof(q)));
         }
         return 0;
 }
@@ -115,7 +117,7 @@ int vnet_parse_ifname(const char *s, const char *field, struct vnet_err *e)
         if (len > VNET_IFNAME_MAX)
                 return vnet_err_set(e, field,
                                     "invalid %s '%s': interface names have at most %d bytes",
-                                    field, quote(s, q, sizeof(q)), VNET_IFNAME_MAX);
+                                    field, vnet_quote(s, q, sizeof(q)), VNET_IFNAME_MAX);
         if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
                 return vnet_err_set(e, field, "invalid %s '%s'", field, s);
         for (size_t i = 0; i < len; i++) {
@@ -125,7 +127,7 @@ int vnet_parse_ifname(const char *s, const char *field, struct vnet_err *e)
                         return vnet_err_set(e, field,
                                             "invalid %s '%s': no spaces, '/', ':', quotes or "
                                             "control characters",
-                                            field, quote(s, q, sizeof(q)));
+                                            field, vnet_quote(s, q, sizeof(q)));
         }
         return 0;
 }
@@ -164,30 +166,30 @@ int vnet_parse_ipv4_gateway(const char *s, struct vnet_ipv4 *out, const char *fi
                 return vnet_err_set(e, field,
                                     "invalid %s '%s': expected ADDRESS/PREFIX, e.g. "
                                     "192.168.122.1/24",
-                                    field, quote(s, q, sizeof(q)));
+                                    field, vnet_quote(s, q, sizeof(q)));
         alen = (size_t)(slash - s);
         if (alen == 0 || alen >= sizeof(addr))
                 return vnet_err_set(e, field, "invalid %s '%s': not an IPv4 address", field,
-                                    quote(s, q, sizeof(q)));
+                                    vnet_quote(s, q, sizeof(q)));
         memcpy(addr, s, alen);
         addr[alen] = '\0';
         /* inet_pton takes exactly dotted quads: no "10.1", no octal, no 300.1.1.1. */
         if (inet_pton(AF_INET, addr, &a) != 1)
                 return vnet_err_set(e, field, "invalid %s '%s': not an IPv4 address", field,
-                                    quote(s, q, sizeof(q)));
+                                    vnet_quote(s, q, sizeof(q)));
         errno = 0;
         if (slash[1] < '0' || slash[1] > '9')
                 return vnet_err_set(e, field, "invalid %s '%s': prefix length is not a number",
-                                    field, quote(s, q, sizeof(q)));
+                                    field, vnet_quote(s, q, sizeof(q)));
         prefix = strtoul(slash + 1, &end, 10);
         if (errno || *end)
                 return vnet_err_set(e, field, "invalid %s '%s': prefix length is not a number",
-                                    field, quote(s, q, sizeof(q)));
+                                    field, vnet_quote(s, q, sizeof(q)));
         if (prefix < 1 || prefix > 30)
                 return vnet_err_set(e, field,
                                     "invalid %s '%s': prefix length must be 1..30 for a "
                                     "network with guests",
-                                    field, quote(s, q, sizeof(q)));
+                                    field, vnet_quote(s, q, sizeof(q)));
 
         uint32_t h = ntohl(a.s_addr);
         uint32_t host = h & ~ntohl(prefix_mask((unsigned)prefix));
@@ -195,15 +197,15 @@ int vnet_parse_ipv4_gateway(const char *s, struct vnet_ipv4 *out, const char *fi
         if (first == 0 || first == 127 || first >= 224)
                 return vnet_err_set(e, field,
                                     "invalid %s '%s': not a unicast address usable on a bridge",
-                                    field, quote(s, q, sizeof(q)));
+                                    field, vnet_quote(s, q, sizeof(q)));
         if (host == 0)
                 return vnet_err_set(e, field,
                                     "invalid %s '%s': this is the network address; give the "
                                     "gateway, e.g. the first host address",
-                                    field, quote(s, q, sizeof(q)));
+                                    field, vnet_quote(s, q, sizeof(q)));
         if (host == ~ntohl(prefix_mask((unsigned)prefix)))
                 return vnet_err_set(e, field, "invalid %s '%s': this is the broadcast address",
-                                    field, quote(s, q, sizeof(q)));
+                                    field, vnet_quote(s, q, sizeof(q)));
         out->addr = a;
         out->prefix = (unsigned)prefix;
         return 0;
@@ -222,13 +224,13 @@ int vnet_parse_mac(const char *s, uint8_t mac[6], const char *field, struct vnet
                 return vnet_err_set(e, field,
                                     "invalid %s '%s': expected six hex bytes like "
                                     "52:54:00:12:34:56",
-                                    field, s ? quote(s, q, sizeof(q)) : "");
+                                    field, s ? vnet_quote(s, q, sizeof(q)) : "");
         for (int i = 0; i < 17; i++)
                 if ((i % 3 == 2) ? s[i] != ':' : !strchr("0123456789abcdefABCDEF", s[i]))
                         return vnet_err_set(e, field,
                                             "invalid %s '%s': expected six hex bytes like "
                                             "52:54:00:12:34:56",
-                                            field, quote(s, q, sizeof(q)));
+                                            field, vnet_quote(s, q, sizeof(q)));
         if (v[0] & 1)
                 return vnet_err_set(e, field, "invalid %s '%s': a multicast address", field, s);
         if ((v[0] | v[1] | v[2] | v[3] | v[4] | v[5]) == 0)
@@ -258,7 +260,7 @@ int vnet_parse_mtu(const char *s, unsigned *mtu, const char *field, struct vnet_
 
         if (parse_uint(s, &v) < 0 || v < VNET_MTU_MIN || v > VNET_MTU_MAX)
                 return vnet_err_set(e, field, "invalid %s '%s': must be a number in %d..%d",
-                                    field, s ? quote(s, q, sizeof(q)) : "", VNET_MTU_MIN,
+                                    field, s ? vnet_quote(s, q, sizeof(q)) : "", VNET_MTU_MIN,
                                     VNET_MTU_MAX);
         *mtu = (unsigned)v;
         return 0;
@@ -281,7 +283,7 @@ int vnet_parse_bool(const char *s, bool *b, const char *field, struct vnet_err *
                 }
         }
         return vnet_err_set(e, field, "invalid %s '%s': expected yes or no", field,
-                            s ? quote(s, q, sizeof(q)) : "");
+                            s ? vnet_quote(s, q, sizeof(q)) : "");
 }
 
 int vnet_parse_principal(const char *s, const char *field, struct vnet_err *e)
@@ -295,10 +297,10 @@ int vnet_parse_principal(const char *s, const char *field, struct vnet_err *e)
         if (numeric)
                 return len <= 10 ? 0
                                  : vnet_err_set(e, field, "invalid %s '%s': id out of range",
-                                                field, quote(s, q, sizeof(q)));
+                                                field, vnet_quote(s, q, sizeof(q)));
         if (len == 0 || len > VNET_PRINCIPAL_MAX)
                 return vnet_err_set(e, field, "invalid %s '%s': expected a name or an id of at "
-                                    "most %d characters", field, s ? quote(s, q, sizeof(q)) : "",
+                                    "most %d characters", field, s ? vnet_quote(s, q, sizeof(q)) : "",
                                     VNET_PRINCIPAL_MAX);
         for (size_t i = 0; i < len; i++) {
                 char c = s[i];
@@ -306,7 +308,7 @@ int vnet_parse_principal(const char *s, const char *field, struct vnet_err *e)
                           (i > 0 && ((c >= '0' && c <= '9') || c == '.' || c == '-'));
                 if (!ok)
                         return vnet_err_set(e, field, "invalid %s '%s': not a user or group name",
-                                            field, quote(s, q, sizeof(q)));
+                                            field, vnet_quote(s, q, sizeof(q)));
         }
         return 0;
 }
@@ -335,7 +337,7 @@ int vnet_parse_queues(const char *s, unsigned *queues, const char *field, struct
 
         if (parse_uint(s, &v) < 0 || v < 1 || v > VNET_QUEUES_MAX)
                 return vnet_err_set(e, field, "invalid %s '%s': must be a number in 1..%d", field,
-                                    s ? quote(s, q, sizeof(q)) : "", VNET_QUEUES_MAX);
+                                    s ? vnet_quote(s, q, sizeof(q)) : "", VNET_QUEUES_MAX);
         *queues = (unsigned)v;
         return 0;
 }

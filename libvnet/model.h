@@ -31,6 +31,10 @@ struct vnet_err {
 int vnet_err_set(struct vnet_err *e, const char *field, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
+/* Untrusted input made printable for an error message into @buf: control bytes escaped (they
+ * would let a caller forge log lines), long input cut with "...". */
+const char *vnet_quote(const char *s, char *buf, size_t len);
+
 struct vnet_ipv4 {
         struct in_addr addr; /* the gateway: the bridge's own address */
         unsigned prefix;     /* 0 when the network has no IPv4 address */

@@ -110,10 +110,12 @@ static int set_value(const struct key *k, const char *v, struct parse_state *st)
                 break;
         case KEY_MODE:
                 r = vnet_mode_from_string(v);
-                if (r < 0)
+                if (r < 0) {
+                        char q[48];
                         return vnet_err_set(e, k->field,
-                                            "invalid mode '%.32s': use nat, routed, isolated or "
-                                            "open", v);
+                                            "invalid mode '%s': use nat, routed, isolated or open",
+                                            vnet_quote(v, q, sizeof(q)));
+                }
                 n->mode = (enum vnet_mode)r;
                 r = 0;
                 break;
