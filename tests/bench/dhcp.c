@@ -10,23 +10,20 @@
  * Run it inside a throwaway network namespace where vnetd runs (tests/bench/run does): it
  * creates networks there, and refuses to run in the namespace of PID 1. */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <vnet/vnet.h>
+#define BENCH_NAME "dhcp"
+#include "bench.h"
 
 #define N_MAX 200
 #define ANSWER_MS 50
+#define TAIL 0.95 /* the table's last column: p95, by nearest rank */
 
 enum kind { WITH_DHCP, NO_DHCP, NO_ADDRESS, _KIND_MAX };
 static const char *const kind_label[] = {
@@ -35,70 +32,6 @@ static const char *const kind_label[] = {
         [NO_ADDRESS] = "no address, isolated (no dnsmasq)",
 };
 
-static void die(const char *fmt, ...)
-{
-        va_list ap;
-
-        fprintf(stderr, "dhcp: ");
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-        exit(1);
-}
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-        double x = *(const double *)a, y = *(const double *)b;
-
-        return (x > y) - (x < y);
-}
-
-static void stats(double *v, unsigned n, double *median, double *p95)
-{
-        qsort(v, n, sizeof(*v), cmp_double);
-        *median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-        *p95 = v[(unsigned)ceil(0.95 * n) - 1];
-}
-
-static void check_namespace(void)
-{
-        struct stat self, init;
-
-        if (stat("/proc/self/ns/net", &self) < 0)
-                die("cannot stat /proc/self/ns/net: %s", strerror(errno));
-        if (stat("/proc/1/ns/net", &init) < 0)
-                return;
-        if (self.st_ino == init.st_ino && self.st_dev == init.st_dev)
-                die("refusing to run in the network namespace of PID 1; run it through "
-                    "tests/bench/run, which makes a throwaway namespace");
-}
-
-static void vcall(struct vnet_client *c, const char *method, json_t *params)
-{
-        struct vnet_call_error err = { 0 };
-        json_t *reply = NULL;
-        int r;
-
-        if (!params)
-                die("%s: cannot build the parameters", method);
-        r = vnet_client_call(c, method, params, &reply, &err);
-        if (r == -EREMOTEIO)
-                die("%s: %s: %s", method, err.name, err.message);
-        if (r < 0)
-                die("%s: %s (%s)", method, strerror(-r), err.message);
-        json_decref(reply);
-        vnet_call_error_clear(&err);
-}
-
 /* A DNS query for "gw.NAME" (the network's own domain: answered locally) to @gw:53; the
  * time to its answer in ms, or -1 if none came within ANSWER_MS. */
 static double dns_answer_ms(const char *gw, const char *name)
@@ -106,7 +39,7 @@ static double dns_answer_ms(const char *gw, const char *name)
         unsigned char q[64], a[512];
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) };
         size_t len = 0;
-        double t0 = now_ms(), t = -1;
+        double t0 = bench_now_ms(), t = -1;
         int fd;
 
         inet_pton(AF_INET, gw, &sa.sin_addr);
@@ -122,16 +55,16 @@ static double dns_answer_ms(const char *gw, const char *name)
         len += 5;
         fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
-                die("socket: %s", strerror(errno));
+                bench_die("socket: %s", strerror(errno));
         if (sendto(fd, q, len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
                 goto out;
         for (;;) {
                 struct pollfd p = { .fd = fd, .events = POLLIN };
-                int left = (int)(t0 + ANSWER_MS - now_ms());
+                int left = (int)(t0 + ANSWER_MS - bench_now_ms());
                 if (left <= 0 || poll(&p, 1, left) <= 0)
                         break;
                 if (recv(fd, a, sizeof(a), 0) >= 12 && a[0] == 0x12 && a[1] == 0x34) {
-                        t = now_ms() - t0;
+                        t = bench_now_ms() - t0;
                         break;
                 }
         }
@@ -150,11 +83,11 @@ int main(int argc, char **argv)
 {
         const char *sock = NULL;
         unsigned n = 30;
-        double up[_KIND_MAX][N_MAX], dns[N_MAX];
-        unsigned answered = 0, ndns = 0;
+        struct bench_series up[_KIND_MAX] = { 0 }, dns = { 0 };
+        unsigned answered = 0;
         struct vnet_client *c;
         char name[32], br[16], gw[32], ipv4[40];
-        int opt, r;
+        int opt;
 
         while ((opt = getopt(argc, argv, "s:n:h")) != -1) {
                 switch (opt) {
@@ -170,11 +103,9 @@ int main(int argc, char **argv)
         }
         if (!sock || optind != argc || n < 1 || n > N_MAX)
                 usage();
-        check_namespace();
+        bench_check_namespace();
         setvbuf(stdout, NULL, _IOLBF, 0);
-        r = vnet_client_connect(sock, &c);
-        if (r < 0)
-                die("cannot connect to %s: %s", sock, strerror(-r));
+        c = bench_connect(sock);
 
         /* Interleaved, so that each kind sees the same host: kind k of round i is network
          * dK-i on 10.(70+k).i.0/24. Each is destroyed before the next round (untimed). */
@@ -191,25 +122,27 @@ int main(int argc, char **argv)
                         def = json_pack("{s:s, s:s, s:s}", "name", name, "bridge", br, "mode",
                                         k == NO_ADDRESS ? "isolated" : "nat");
                         if (!def)
-                                die("out of memory");
+                                bench_die("out of memory");
                         if (k != NO_ADDRESS)
                                 json_object_set_new(def, "ipv4", json_string(ipv4));
                         if (k == NO_DHCP)
                                 json_object_set_new(def, "dhcp", json_false());
-                        t0 = now_ms();
-                        vcall(c, "io.vnet.CreateNetwork", json_pack("{s:o}", "network", def));
-                        up[k][i] = now_ms() - t0;
+                        t0 = bench_now_ms();
+                        bench_vcall(c, "io.vnet.CreateNetwork",
+                                    json_pack("{s:o}", "network", def), NULL);
+                        bench_series_add(&up[k], bench_now_ms() - t0);
                         if (k == WITH_DHCP) {
                                 double a = dns_answer_ms(gw, name);
                                 if (a >= 0) {
                                         answered++;
-                                        dns[ndns++] = a;
+                                        bench_series_add(&dns, a);
                                 }
                         }
                 }
                 for (int k = 0; k < _KIND_MAX; k++) {
                         snprintf(name, sizeof(name), "d%d-%u", k, i);
-                        vcall(c, "io.vnet.DestroyNetwork", json_pack("{s:s}", "name", name));
+                        bench_vcall(c, "io.vnet.DestroyNetwork",
+                                    json_pack("{s:s}", "name", name), NULL);
                 }
         }
         vnet_client_free(c);
@@ -219,25 +152,22 @@ int main(int argc, char **argv)
         printf("times in ms, call to reply\n\n");
         printf("  %-44s %5s %9s %9s\n", "figure", "n", "median", "p95");
         for (int k = 0; k < _KIND_MAX; k++) {
-                double med, p95;
-                stats(up[k], n, &med, &p95);
-                printf("  network up, %-32s %5u %9.3f %9.3f\n", kind_label[k], n, med, p95);
+                char what[64];
+
+                snprintf(what, sizeof(what), "network up, %s", kind_label[k]);
+                bench_row(what, &up[k], NULL, TAIL);
         }
-        if (ndns) {
-                double med, p95;
-                stats(dns, ndns, &med, &p95);
-                printf("  %-44s %5u %9.3f %9.3f\n", "  then DNS query to the gateway answered in",
-                       ndns, med, p95);
-        }
+        if (dns.n)
+                bench_row("  then DNS query to the gateway answered in", &dns, NULL, TAIL);
         printf("  DNS answered within %d ms of the reply: %u of %u\n", ANSWER_MS, answered, n);
         {
-                double med, p95;
+                double med = bench_median(&up[WITH_DHCP]);
                 char val[64];
-                stats(up[WITH_DHCP], n, &med, &p95);
+
                 snprintf(val, sizeof(val), "median %.3f ms", med);
-                printf("\nsummary\n  %-50s %-26s %s\n",
-                       "network up with DHCP, answering: median <= 12 ms", val,
-                       med <= 12.0 && answered == n ? "met" : "NOT met");
+                printf("\nsummary\n");
+                bench_goal(50, 26, "network up with DHCP, answering: median <= 12 ms", val,
+                           med <= 12.0 && answered == n);
         }
         return answered == n ? 0 : 1;
 }

@@ -7,228 +7,41 @@
  * Run it inside a throwaway network namespace where vnetd runs (tests/bench/run does): it
  * creates bridges, addresses and nftables rules in the namespace it runs in, and refuses to
  * run in the namespace of PID 1. */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <math.h>
-#include <spawn.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <vnet/vnet.h>
-
-extern char **environ;
+#define BENCH_NAME "networks"
+#include "bench.h"
 
 #define N_MAX 2500 /* subnets 10.(base + i/250).(i%250).0/24 stay within one base block of 10 */
 #define TABLE "bench" /* the baseline's own table, next to vnetd's "inet vnet" */
+#define TAIL 0.95 /* the tables' last column: p95, by nearest rank */
 
 enum mode { NAT, ROUTED, ISOLATED };
 static const char *const mode_names[] = { [NAT] = "nat", [ROUTED] = "routed",
                                           [ISOLATED] = "isolated" };
-
-struct series {
-        double *v; /* milliseconds */
-        size_t n, cap;
-};
-
-struct stats {
-        size_t n;
-        double median, p95;
-};
 
 static const char *opt_socket;
 static const char *opt_vnetctl = "vnetctl";
 static bool opt_verbose;
 static bool opt_bridge;    /* name each bridge (else vnetd picks the first free virbrN) */
 static bool opt_transient; /* transient networks: no definition file written */
-static char opt_schedstat[64]; /* /proc/VNETD_PID/schedstat, when -p is given */
-
-/* vnetd's CPU time (user + system, ns resolution) from the scheduler's accounting: unlike
- * wall time it does not move when other work shares the machine, so it shows whether the
- * daemon's own work grows. It leaves out what vnetd waits for (RCU grace periods, the
- * kernel's deferred device cleanup). Negative when unknown. */
-static double vnetd_cpu_ms(void)
-{
-        unsigned long long ns;
-        FILE *f;
-        int r;
-
-        if (!opt_schedstat[0])
-                return -1;
-        f = fopen(opt_schedstat, "re");
-        if (!f)
-                return -1;
-        r = fscanf(f, "%llu", &ns);
-        fclose(f);
-        return r == 1 ? ns / 1e6 : -1;
-}
-
-static void die(const char *fmt, ...)
-{
-        va_list ap;
-
-        fprintf(stderr, "networks: ");
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-        exit(1);
-}
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void series_add(struct series *s, double v)
-{
-        if (s->n == s->cap) {
-                s->cap = s->cap ? s->cap * 2 : 128;
-                s->v = realloc(s->v, s->cap * sizeof(*s->v));
-                if (!s->v)
-                        die("out of memory");
-        }
-        s->v[s->n++] = v;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-        double x = *(const double *)a, y = *(const double *)b;
-
-        return (x > y) - (x < y);
-}
-
-/* Over v[from, from+n). p95 by nearest rank. */
-static struct stats stats_of(const struct series *s, size_t from, size_t n)
-{
-        struct stats st = { .n = n, .median = NAN, .p95 = NAN };
-        double *v;
-
-        if (from >= s->n || n == 0)
-                return (struct stats){ .median = NAN, .p95 = NAN };
-        if (from + n > s->n)
-                n = st.n = s->n - from;
-        v = malloc(n * sizeof(*v));
-        if (!v)
-                die("out of memory");
-        memcpy(v, s->v + from, n * sizeof(*v));
-        qsort(v, n, sizeof(*v), cmp_double);
-        st.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-        st.p95 = v[(size_t)ceil(0.95 * n) - 1];
-        free(v);
-        return st;
-}
-
-static struct stats stats_all(const struct series *s)
-{
-        return stats_of(s, 0, s->n);
-}
+static pid_t opt_vnetd_pid = -1; /* -p: report this vnetd's CPU time per call */
 
 static void subnet(char *buf, size_t len, unsigned base, unsigned i, const char *host)
 {
         snprintf(buf, len, "10.%u.%u.%s", base + i / 250, i % 250, host);
 }
 
-/* ---- vnetd through the client library ---- */
-
-static void vcall(struct vnet_client *c, const char *method, json_t *params)
-{
-        struct vnet_call_error err = { 0 };
-        json_t *reply = NULL;
-        int r;
-
-        if (!params)
-                die("%s: cannot build the parameters", method);
-        r = vnet_client_call(c, method, params, &reply, &err);
-        if (r == -EREMOTEIO)
-                die("%s: %s: %s", method, err.name, err.message);
-        if (r < 0)
-                die("%s: %s (%s)", method, strerror(-r), err.message);
-        json_decref(reply);
-        vnet_call_error_clear(&err);
-}
-
-/* Wall time from call to reply; vnetd's CPU time for it goes into @cpu, if known. */
-static double vcall_timed(struct vnet_client *c, const char *method, json_t *params,
-                          struct series *cpu)
-{
-        double c0 = vnetd_cpu_ms(), t0 = now_ms(), t, c1;
-
-        vcall(c, method, params);
-        t = now_ms() - t0;
-        c1 = vnetd_cpu_ms();
-        if (c0 >= 0 && c1 >= 0)
-                series_add(cpu, c1 - c0);
-        return t;
-}
-
-/* ---- commands ---- */
-
-/* Runs argv (PATH lookup) with @input on its stdin (if not NULL), stdout to /dev/null and
- * stderr inherited, so a failing command says why. Returns the elapsed time from spawn to
- * reaped exit; dies if it did not exit 0. */
-static double run(char *const argv[], const char *input)
-{
-        posix_spawn_file_actions_t fa;
-        int p[2] = { -1, -1 }, status, r;
-        double t0;
-        pid_t pid;
-
-        if (posix_spawn_file_actions_init(&fa))
-                die("posix_spawn_file_actions_init failed");
-        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-        t0 = now_ms();
-        if (input) {
-                if (pipe2(p, O_CLOEXEC) < 0)
-                        die("pipe: %s", strerror(errno));
-                posix_spawn_file_actions_adddup2(&fa, p[0], STDIN_FILENO);
-        }
-        r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-        posix_spawn_file_actions_destroy(&fa);
-        if (r)
-                die("cannot run %s: %s", argv[0], strerror(r));
-        if (input) {
-                size_t len = strlen(input), off = 0;
-                close(p[0]);
-                while (off < len) {
-                        ssize_t w = write(p[1], input + off, len - off);
-                        if (w < 0 && errno == EINTR)
-                                continue;
-                        if (w < 0)
-                                break; /* the command will fail and say why */
-                        off += (size_t)w;
-                }
-                close(p[1]);
-        }
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        die("waitpid: %s", strerror(errno));
-        t0 = now_ms() - t0;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                if (input)
-                        fprintf(stderr, "--- input ---\n%s--- end ---\n", input);
-                die("%s %s ... failed (status 0x%x)", argv[0], argv[1] ? argv[1] : "", status);
-        }
-        return t0;
-}
-
 /* vnetctl as a process; vnetd's CPU time for the call goes into @cpu, if known. */
-static double vnetctl(char *const argv[], struct series *cpu)
+static double vnetctl(char *const argv[], struct bench_series *cpu)
 {
-        double c0 = vnetd_cpu_ms(), t = run(argv, NULL), c1 = vnetd_cpu_ms();
+        double c0 = bench_cpu_ms(opt_vnetd_pid), t = bench_run(argv, NULL);
 
-        if (c0 >= 0 && c1 >= 0)
-                series_add(cpu, c1 - c0);
+        bench_cpu_add(cpu, c0, bench_cpu_ms(opt_vnetd_pid));
         return t;
 }
 
@@ -248,7 +61,7 @@ static void bprintf(struct buf *b, const char *fmt, ...)
         r = vsnprintf(b->s + b->len, sizeof(b->s) - b->len, fmt, ap);
         va_end(ap);
         if (r < 0 || (size_t)r >= sizeof(b->s) - b->len)
-                die("nft script too long");
+                bench_die("nft script too long");
         b->len += (size_t)r;
 }
 
@@ -272,7 +85,7 @@ static void nft_skeleton(void)
         bprintf(&b, "  chain postrouting { type nat hook postrouting priority srcnat; "
                     "policy accept;\n    iifname vmap @nat_net\n  }\n");
         bprintf(&b, "}\n");
-        run((char *[]){ "nft", "-f", "-", NULL }, b.s);
+        bench_run((char *[]){ "nft", "-f", "-", NULL }, b.s);
 }
 
 /* Rules of the to/from/in chains (already existing and empty) for @mode, and the nat chain
@@ -352,58 +165,19 @@ static void nft_del_network(struct buf *b, const char *name, const char *br, boo
                 bprintf(b, "delete chain " T " net-%s-%s\n", name, sfx[k]);
 }
 
-/* ---- safety ---- */
-
-/* Everything here changes the namespace it runs in: never let that be the machine's own. */
-static void check_namespace(void)
-{
-        struct stat self, init;
-
-        if (stat("/proc/self/ns/net", &self) < 0)
-                die("cannot stat /proc/self/ns/net: %s", strerror(errno));
-        if (stat("/proc/1/ns/net", &init) < 0)
-                return; /* cannot tell (no access to PID 1): the caller made the namespace */
-        if (self.st_ino == init.st_ino && self.st_dev == init.st_dev)
-                die("refusing to run in the network namespace of PID 1; run it through "
-                    "tests/bench/run, which makes a throwaway namespace");
-}
-
-/* Between phases: lets the kernel finish deferred work of the last phase (device cleanup,
- * RCU callbacks) so that it is not charged to the first calls of the next. */
-static void settle(void)
-{
-        nanosleep(&(struct timespec){ .tv_nsec = 300 * 1000 * 1000 }, NULL);
-}
-
 /* ---- output ---- */
 
-/* @cpu (may be NULL or empty): vnetd's CPU time for the same calls. */
-static void row_part(const char *what, const struct series *s, const struct series *cpu,
-                     size_t from, size_t n)
+static void compare(const char *what, const struct bench_series *v,
+                    const struct bench_series *c)
 {
-        struct stats st = stats_of(s, from, n);
-
-        printf("  %-44s %5zu %9.3f %9.3f", what, st.n, st.median, st.p95);
-        if (cpu && cpu->n)
-                printf(" %11.3f", stats_of(cpu, from, n).median);
-        putchar('\n');
-}
-
-static void row(const char *what, const struct series *s, const struct series *cpu)
-{
-        row_part(what, s, cpu, 0, s->n);
-}
-
-static void compare(const char *what, const struct series *v, const struct series *c)
-{
-        double a = stats_all(v).median, b = stats_all(c).median;
+        double a = bench_median(v), b = bench_median(c);
 
         printf("  %-28s %10.3f %12.3f %12.1fx\n", what, a, b, b / a);
 }
 
 static void goal(const char *what, const char *value, bool met)
 {
-        printf("  %-50s %-26s %s\n", what, value, met ? "met" : "NOT met");
+        bench_goal(50, 26, what, value, met);
 }
 
 static void usage(void)
@@ -420,15 +194,15 @@ static void usage(void)
 int main(int argc, char **argv)
 {
         unsigned n_nets = 100, n_modes = 120, n_cli = 30;
-        struct series up = { 0 }, mode = { 0 }, mode_tr[3] = { 0 }, down = { 0 };
-        struct series cup = { 0 }, cmode = { 0 }, cdown = { 0 };
-        struct series cli_create = { 0 }, cli_destroy = { 0 };
-        struct series up_cpu = { 0 }, mode_cpu = { 0 }, down_cpu = { 0 };
-        struct series cli_create_cpu = { 0 }, cli_destroy_cpu = { 0 };
+        struct bench_series up = { 0 }, mode = { 0 }, mode_tr[3] = { 0 }, down = { 0 };
+        struct bench_series cup = { 0 }, cmode = { 0 }, cdown = { 0 };
+        struct bench_series cli_create = { 0 }, cli_destroy = { 0 };
+        struct bench_series up_cpu = { 0 }, mode_cpu = { 0 }, down_cpu = { 0 };
+        struct bench_series cli_create_cpu = { 0 }, cli_destroy_cpu = { 0 };
         struct vnet_client *c;
         char name[32], br[16], gw[32], net[32], s1[32];
-        double t0, total0 = now_ms();
-        int opt, r;
+        double t0, total0 = bench_now_ms();
+        int opt;
 
         while ((opt = getopt(argc, argv, "s:c:n:m:k:p:btvh")) != -1) {
                 switch (opt) {
@@ -448,8 +222,7 @@ int main(int argc, char **argv)
                         n_cli = (unsigned)atoi(optarg);
                         break;
                 case 'p':
-                        snprintf(opt_schedstat, sizeof(opt_schedstat), "/proc/%d/schedstat",
-                                 atoi(optarg));
+                        opt_vnetd_pid = (pid_t)atoi(optarg);
                         break;
                 case 'b':
                         opt_bridge = true;
@@ -467,14 +240,12 @@ int main(int argc, char **argv)
         if (!opt_socket || optind != argc || n_nets < 1 || n_nets > N_MAX || n_modes < 3 ||
             n_cli > N_MAX)
                 usage();
-        check_namespace();
+        bench_check_namespace();
         setvbuf(stdout, NULL, _IOLBF, 0);
-        if (opt_schedstat[0] && vnetd_cpu_ms() < 0)
-                die("cannot read %s", opt_schedstat);
+        if (opt_vnetd_pid != -1 && bench_cpu_ms(opt_vnetd_pid) < 0)
+                bench_die("cannot read /proc/%d/schedstat", (int)opt_vnetd_pid);
 
-        r = vnet_client_connect(opt_socket, &c);
-        if (r < 0)
-                die("cannot connect to %s: %s", opt_socket, strerror(-r));
+        c = bench_connect(opt_socket);
 
         /* 1. vnetd: N networks up, one after another, each with its own /24. */
         if (opt_verbose)
@@ -492,9 +263,10 @@ int main(int argc, char **argv)
                 }
                 if (def && opt_transient)
                         json_object_set_new(def, "transient", json_true());
-                series_add(&up, vcall_timed(c, "io.vnet.CreateNetwork",
-                                            def ? json_pack("{s:o}", "network", def) : NULL,
-                                            &up_cpu));
+                bench_series_add(&up, bench_vcall_timed(c, opt_vnetd_pid, "io.vnet.CreateNetwork",
+                                                        def ? json_pack("{s:o}", "network", def)
+                                                            : NULL,
+                                                        &up_cpu));
         }
 
         /* 2. vnetd: mode changes on one network while all N exist. */
@@ -502,29 +274,32 @@ int main(int argc, char **argv)
                 fprintf(stderr, "# vnetd: %u mode changes\n", n_modes);
         for (unsigned i = 0; i < n_modes; i++) {
                 enum mode to = (enum mode)((i + 1) % 3);
-                double t = vcall_timed(c, "io.vnet.SetMode",
-                                       json_pack("{s:s, s:s}", "name", "n0000", "mode",
-                                                 mode_names[to]),
-                                       &mode_cpu);
-                series_add(&mode, t);
-                series_add(&mode_tr[i % 3], t);
+                double t = bench_vcall_timed(c, opt_vnetd_pid, "io.vnet.SetMode",
+                                             json_pack("{s:s, s:s}", "name", "n0000", "mode",
+                                                       mode_names[to]),
+                                             &mode_cpu);
+                bench_series_add(&mode, t);
+                bench_series_add(&mode_tr[i % 3], t);
         }
         /* Back to nat, so every network goes down from the same mode. */
         if (n_modes % 3)
-                vcall(c, "io.vnet.SetMode", json_pack("{s:s, s:s}", "name", "n0000", "mode", "nat"));
+                bench_vcall(c, "io.vnet.SetMode",
+                            json_pack("{s:s, s:s}", "name", "n0000", "mode", "nat"), NULL);
 
-        settle();
+        bench_settle();
 
         /* 3. vnetd: N networks down. */
         if (opt_verbose)
                 fprintf(stderr, "# vnetd: destroying %u networks\n", n_nets);
         for (unsigned i = 0; i < n_nets; i++) {
                 snprintf(name, sizeof(name), "n%04u", i);
-                series_add(&down, vcall_timed(c, "io.vnet.DestroyNetwork",
-                                              json_pack("{s:s}", "name", name), &down_cpu));
+                bench_series_add(&down, bench_vcall_timed(c, opt_vnetd_pid,
+                                                          "io.vnet.DestroyNetwork",
+                                                          json_pack("{s:s}", "name", name),
+                                                          &down_cpu));
         }
 
-        settle();
+        bench_settle();
 
         /* 5. vnetctl as a process: the command line's own cost. Creates in a row, then
          * destroys, as above: a create right after a destroy would wait for the kernel's
@@ -534,22 +309,22 @@ int main(int argc, char **argv)
         for (unsigned i = 0; i < n_cli; i++) {
                 snprintf(name, sizeof(name), "c%04u", i);
                 subnet(gw, sizeof(gw), 200, i, "1/24");
-                series_add(&cli_create,
-                           vnetctl((char *[]){ (char *)opt_vnetctl, "-s", (char *)opt_socket,
-                                               "create", name, "--mode", "nat", "--ipv4", gw, "--no-dhcp", "--no-dns",
-                                               NULL },
-                                   &cli_create_cpu));
+                bench_series_add(&cli_create,
+                                 vnetctl((char *[]){ (char *)opt_vnetctl, "-s", (char *)opt_socket,
+                                                     "create", name, "--mode", "nat", "--ipv4", gw,
+                                                     "--no-dhcp", "--no-dns", NULL },
+                                         &cli_create_cpu));
         }
-        settle();
+        bench_settle();
         for (unsigned i = 0; i < n_cli; i++) {
                 snprintf(name, sizeof(name), "c%04u", i);
-                series_add(&cli_destroy,
-                           vnetctl((char *[]){ (char *)opt_vnetctl, "-s", (char *)opt_socket,
-                                               "destroy", name, NULL },
-                                   &cli_destroy_cpu));
+                bench_series_add(&cli_destroy,
+                                 vnetctl((char *[]){ (char *)opt_vnetctl, "-s", (char *)opt_socket,
+                                                     "destroy", name, NULL },
+                                         &cli_destroy_cpu));
         }
         vnet_client_free(c);
-        settle();
+        bench_settle();
 
         /* 4. The same with commands: ip for the bridge, nft -f for the rules, in a table of
          * their own with the same skeleton (made once, untimed, as vnetd's is at start). */
@@ -565,45 +340,46 @@ int main(int argc, char **argv)
                 subnet(net, sizeof(net), 100, i, "0/24");
                 snprintf(s1, sizeof(s1), "52:54:00:ee:%02x:%02x", i >> 8, i & 0xff);
                 nft_add_network(&b, name, br, net);
-                t0 = now_ms();
-                run((char *[]){ "ip", "link", "add", br, "address", s1, "type", "bridge", NULL },
-                    NULL);
-                run((char *[]){ "ip", "addr", "add", gw, "dev", br, NULL }, NULL);
-                run((char *[]){ "ip", "link", "set", br, "up", NULL }, NULL);
-                run((char *[]){ "nft", "-f", "-", NULL }, b.s);
-                series_add(&cup, now_ms() - t0);
+                t0 = bench_now_ms();
+                bench_run((char *[]){ "ip", "link", "add", br, "address", s1, "type", "bridge",
+                                      NULL },
+                          NULL);
+                bench_run((char *[]){ "ip", "addr", "add", gw, "dev", br, NULL }, NULL);
+                bench_run((char *[]){ "ip", "link", "set", br, "up", NULL }, NULL);
+                bench_run((char *[]){ "nft", "-f", "-", NULL }, b.s);
+                bench_series_add(&cup, bench_now_ms() - t0);
         }
-        settle();
+        bench_settle();
         for (unsigned i = 0; i < n_modes; i++) {
                 struct buf b = { 0 };
                 nft_set_mode(&b, "b0000", "bb0000", "10.100.0.0/24", (enum mode)(i % 3),
                              (enum mode)((i + 1) % 3));
-                series_add(&cmode, run((char *[]){ "nft", "-f", "-", NULL }, b.s));
+                bench_series_add(&cmode, bench_run((char *[]){ "nft", "-f", "-", NULL }, b.s));
         }
         if (n_modes % 3) {
                 struct buf b = { 0 };
                 nft_set_mode(&b, "b0000", "bb0000", "10.100.0.0/24", (enum mode)(n_modes % 3),
                              NAT);
-                run((char *[]){ "nft", "-f", "-", NULL }, b.s);
+                bench_run((char *[]){ "nft", "-f", "-", NULL }, b.s);
         }
-        settle();
+        bench_settle();
         for (unsigned i = 0; i < n_nets; i++) {
                 struct buf b = { 0 };
                 snprintf(name, sizeof(name), "b%04u", i);
                 snprintf(br, sizeof(br), "bb%04u", i);
                 nft_del_network(&b, name, br, true);
-                t0 = now_ms();
-                run((char *[]){ "ip", "link", "del", br, NULL }, NULL);
-                run((char *[]){ "nft", "-f", "-", NULL }, b.s);
-                series_add(&cdown, now_ms() - t0);
+                t0 = bench_now_ms();
+                bench_run((char *[]){ "ip", "link", "del", br, NULL }, NULL);
+                bench_run((char *[]){ "nft", "-f", "-", NULL }, b.s);
+                bench_series_add(&cdown, bench_now_ms() - t0);
         }
-        run((char *[]){ "nft", "delete", "table", T, NULL }, NULL);
+        bench_run((char *[]){ "nft", "delete", "table", T, NULL }, NULL);
 
         /* ---- report ---- */
         unsigned k = n_nets >= 20 ? 10 : (n_nets + 1) / 2;
-        double first = stats_of(&up, 0, k).median, last = stats_of(&up, n_nets - k, k).median;
-        double cfirst = stats_of(&cup, 0, k).median, clast = stats_of(&cup, n_nets - k, k).median;
-        struct stats smode = stats_all(&mode), sdown = stats_all(&down);
+        double first = bench_median_of(&up, 0, k), last = bench_median_of(&up, n_nets - k, k);
+        double cfirst = bench_median_of(&cup, 0, k), clast = bench_median_of(&cup, n_nets - k, k);
+        double mode_median = bench_median(&mode), down_median = bench_median(&down);
         char lbl[64], val[64], first_lbl[64], last_lbl[64], dfirst_lbl[64], dlast_lbl[64];
 
         snprintf(first_lbl, sizeof(first_lbl), "    first %u created", k);
@@ -621,52 +397,54 @@ int main(int argc, char **argv)
         printf("  %-44s %5s %9s %9s %11s\n", "figure", "n", "median", "p95",
                up_cpu.n ? "vnetd cpu" : "");
         printf("  vnetd through libvnet (vnet_client_call)\n");
-        row("  network up     io.vnet.CreateNetwork", &up, &up_cpu);
-        row_part(first_lbl, &up, &up_cpu, 0, k);
-        row_part(last_lbl, &up, &up_cpu, n_nets - k, k);
-        row("  mode change    io.vnet.SetMode", &mode, &mode_cpu);
+        bench_row("  network up     io.vnet.CreateNetwork", &up, &up_cpu, TAIL);
+        bench_row_part(first_lbl, &up, &up_cpu, 0, k, TAIL);
+        bench_row_part(last_lbl, &up, &up_cpu, n_nets - k, k, TAIL);
+        bench_row("  mode change    io.vnet.SetMode", &mode, &mode_cpu, TAIL);
         for (int t = 0; t < 3; t++) {
                 snprintf(lbl, sizeof(lbl), "    %s -> %s", mode_names[t],
                          mode_names[(t + 1) % 3]);
-                row(lbl, &mode_tr[t], NULL);
+                bench_row(lbl, &mode_tr[t], NULL, TAIL);
         }
-        row("  network down   io.vnet.DestroyNetwork", &down, &down_cpu);
-        row_part(dfirst_lbl, &down, &down_cpu, 0, k);
-        row_part(dlast_lbl, &down, &down_cpu, n_nets - k, k);
+        bench_row("  network down   io.vnet.DestroyNetwork", &down, &down_cpu, TAIL);
+        bench_row_part(dfirst_lbl, &down, &down_cpu, 0, k, TAIL);
+        bench_row_part(dlast_lbl, &down, &down_cpu, n_nets - k, k, TAIL);
         printf("  vnetctl, a process per call\n");
-        row("  vnetctl create", &cli_create, &cli_create_cpu);
-        row("  vnetctl destroy", &cli_destroy, &cli_destroy_cpu);
+        bench_row("  vnetctl create", &cli_create, &cli_create_cpu, TAIL);
+        bench_row("  vnetctl destroy", &cli_destroy, &cli_destroy_cpu, TAIL);
         printf("  commands (baseline): ip, nft\n");
-        row("  network up     3x ip + nft -f", &cup, NULL);
-        row_part(first_lbl, &cup, NULL, 0, k);
-        row_part(last_lbl, &cup, NULL, n_nets - k, k);
-        row("  mode change    nft -f (flush + add)", &cmode, NULL);
-        row("  network down   ip link del + nft -f", &cdown, NULL);
-        row_part(dfirst_lbl, &cdown, NULL, 0, k);
-        row_part(dlast_lbl, &cdown, NULL, n_nets - k, k);
+        bench_row("  network up     3x ip + nft -f", &cup, NULL, TAIL);
+        bench_row_part(first_lbl, &cup, NULL, 0, k, TAIL);
+        bench_row_part(last_lbl, &cup, NULL, n_nets - k, k, TAIL);
+        bench_row("  mode change    nft -f (flush + add)", &cmode, NULL, TAIL);
+        bench_row("  network down   ip link del + nft -f", &cdown, NULL, TAIL);
+        bench_row_part(dfirst_lbl, &cdown, NULL, 0, k, TAIL);
+        bench_row_part(dlast_lbl, &cdown, NULL, n_nets - k, k, TAIL);
 
         printf("\n  %-28s %10s %12s %13s\n", "medians", "vnet", "commands", "commands/vnet");
         compare("network up", &up, &cup);
         compare("mode change", &mode, &cmode);
         compare("network down", &down, &cdown);
         printf("  %-28s %10.3f %12s   (vnetctl create median - CreateNetwork first %u)\n",
-               "vnetctl process overhead", stats_all(&cli_create).median - first, "", k);
+               "vnetctl process overhead", bench_median(&cli_create) - first, "", k);
 
         printf("\nsummary\n");
         snprintf(val, sizeof(val), "%.3f / %.3f = %.2fx", last, first, last / first);
         snprintf(lbl, sizeof(lbl), "network up: last %u <= 1.2x first %u (wall)", k, k);
         goal(lbl, val, last <= 1.2 * first);
         if (up_cpu.n) {
-                double a = stats_of(&up_cpu, 0, k).median, b = stats_of(&up_cpu, n_nets - k, k).median;
+                double a = bench_median_of(&up_cpu, 0, k);
+                double b = bench_median_of(&up_cpu, n_nets - k, k);
                 snprintf(val, sizeof(val), "%.3f / %.3f = %.2fx", b, a, b / a);
-                snprintf(lbl, sizeof(lbl), "network up: last %u <= 1.2x first %u (vnetd cpu)", k, k);
+                snprintf(lbl, sizeof(lbl), "network up: last %u <= 1.2x first %u (vnetd cpu)", k,
+                         k);
                 goal(lbl, val, b <= 1.2 * a);
         }
-        snprintf(val, sizeof(val), "median %.3f ms", smode.median);
-        goal("mode change: median <= 2 ms", val, smode.median <= 2.0);
-        snprintf(val, sizeof(val), "median %.3f ms", sdown.median);
-        goal("network down: median <= 50 ms", val, sdown.median <= 50.0);
+        snprintf(val, sizeof(val), "median %.3f ms", mode_median);
+        goal("mode change: median <= 2 ms", val, mode_median <= 2.0);
+        snprintf(val, sizeof(val), "median %.3f ms", down_median);
+        goal("network down: median <= 50 ms", val, down_median <= 50.0);
         printf("  (commands, for reference: network up last/first %.2fx)\n", clast / cfirst);
-        printf("  total run %.1f s\n", (now_ms() - total0) / 1e3);
+        printf("  total run %.1f s\n", (bench_now_ms() - total0) / 1e3);
         return 0;
 }

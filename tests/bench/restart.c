@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <math.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -40,10 +39,10 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <vnet/vnet.h>
+#define BENCH_NAME "restart"
+#include "bench.h"
 
 #define NETS_MAX   200 /* subnets 10.77.i.0/24 and 10.78.i.0/24 */
 #define PORTS_MAX  50
@@ -53,15 +52,7 @@
 #define GOAL_ADOPT_MS 200.0
 #define GOAL_COLD_MS  1000.0
 
-struct series {
-        double *v; /* milliseconds */
-        size_t n, cap;
-};
-
-struct stats {
-        size_t n;
-        double median, p95, min, max;
-};
+#define TAIL 0.95 /* the tables' p95 column, by nearest rank (under 20 values: the max) */
 
 /* What a restart must leave as it found it. */
 struct snapshot {
@@ -89,21 +80,6 @@ static int notify_fd = -1;
 static char notify_path[1024];
 static struct instance *current; /* the vnetd running, for cleanup */
 
-static void cleanup(void);
-
-static void die(const char *fmt, ...)
-{
-        va_list ap;
-
-        fprintf(stderr, "restart: ");
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-        cleanup();
-        exit(1);
-}
-
 static void vlog(const char *fmt, ...)
 {
         va_list ap;
@@ -117,79 +93,7 @@ static void vlog(const char *fmt, ...)
         fputc('\n', stderr);
 }
 
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(unsigned ms)
-{
-        nanosleep(&(struct timespec){ .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L },
-                  NULL);
-}
-
-static void series_add(struct series *s, double v)
-{
-        if (s->n == s->cap) {
-                s->cap = s->cap ? s->cap * 2 : 32;
-                s->v = realloc(s->v, s->cap * sizeof(*s->v));
-                if (!s->v)
-                        die("out of memory");
-        }
-        s->v[s->n++] = v;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-        double x = *(const double *)a, y = *(const double *)b;
-
-        return (x > y) - (x < y);
-}
-
-/* p95 by nearest rank (with under 20 values: the largest). */
-static struct stats stats_all(const struct series *s)
-{
-        struct stats st = { .n = s->n, .median = NAN, .p95 = NAN, .min = NAN, .max = NAN };
-        size_t n = s->n;
-        double *v;
-
-        if (!n)
-                return st;
-        v = malloc(n * sizeof(*v));
-        if (!v)
-                die("out of memory");
-        memcpy(v, s->v, n * sizeof(*v));
-        qsort(v, n, sizeof(*v), cmp_double);
-        st.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-        st.p95 = v[(size_t)ceil(0.95 * n) - 1];
-        st.min = v[0];
-        st.max = v[n - 1];
-        free(v);
-        return st;
-}
-
 /* ---- processes ---- */
-
-/* vnetd's own CPU time (user + system) from the scheduler's accounting, or -1. Its dnsmasq
- * children are not in it. */
-static double cpu_ms(pid_t pid)
-{
-        unsigned long long ns;
-        char path[64];
-        FILE *f;
-        int r;
-
-        snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
-        f = fopen(path, "re");
-        if (!f)
-                return -1;
-        r = fscanf(f, "%llu", &ns);
-        fclose(f);
-        return r == 1 ? ns / 1e6 : -1;
-}
 
 /* Whether @pid is a dnsmasq with an argument inside our work directory: only those are ours
  * to stop. */
@@ -344,13 +248,13 @@ static double vnetd_start(struct instance *in, double *cpu)
         snprintf(log, sizeof(log), "%s/vnetd.log", in->dir);
         logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (logfd < 0)
-                die("cannot open %s: %s", log, strerror(errno));
+                bench_die("cannot open %s: %s", log, strerror(errno));
         drain_notify();
 
-        t0 = now_ms();
+        t0 = bench_now_ms();
         in->pid = fork();
         if (in->pid < 0)
-                die("fork: %s", strerror(errno));
+                bench_die("fork: %s", strerror(errno));
         if (in->pid == 0) {
                 if (in->nsfd >= 0 && setns(in->nsfd, CLONE_NEWNET) < 0)
                         _exit(126);
@@ -364,7 +268,7 @@ static double vnetd_start(struct instance *in, double *cpu)
         /* Race-free: an unreaped child keeps its pid. */
         in->pidfd = pidfd_open(in->pid, 0);
         if (in->pidfd < 0)
-                die("pidfd_open: %s", strerror(errno));
+                bench_die("pidfd_open: %s", strerror(errno));
 
         p[0] = (struct pollfd){ .fd = notify_fd, .events = POLLIN };
         p[1] = (struct pollfd){ .fd = in->pidfd, .events = POLLIN };
@@ -376,18 +280,18 @@ static double vnetd_start(struct instance *in, double *cpu)
                 struct cmsghdr *cm;
                 pid_t sender = 0;
                 ssize_t n;
-                int left = READY_TIMEOUT_MS - (int)(now_ms() - t0), r;
+                int left = READY_TIMEOUT_MS - (int)(bench_now_ms() - t0), r;
 
                 if (left <= 0)
-                        die("vnetd gave no READY=1 within %d ms", READY_TIMEOUT_MS);
+                        bench_die("vnetd gave no READY=1 within %d ms", READY_TIMEOUT_MS);
                 r = poll(p, 2, left);
                 if (r < 0 && errno == EINTR)
                         continue;
                 if (r < 0)
-                        die("poll: %s", strerror(errno));
+                        bench_die("poll: %s", strerror(errno));
                 if (p[0].revents & POLLIN) {
                         n = recvmsg(notify_fd, &mh, MSG_DONTWAIT);
-                        t = now_ms() - t0;
+                        t = bench_now_ms() - t0;
                         if (n < 0)
                                 continue;
                         buf[n] = '\0';
@@ -397,7 +301,7 @@ static double vnetd_start(struct instance *in, double *cpu)
                                         sender = ((struct ucred *)CMSG_DATA(cm))->pid;
                         if (sender == in->pid &&
                             (strncmp(buf, "READY=1", 7) == 0 || strstr(buf, "\nREADY=1"))) {
-                                *cpu = cpu_ms(in->pid);
+                                *cpu = bench_cpu_ms(in->pid);
                                 return t;
                         }
                         continue;
@@ -408,7 +312,7 @@ static double vnetd_start(struct instance *in, double *cpu)
                         in->pid = 0;
                         current = NULL;
                         show_log(in);
-                        die("vnetd exited before READY=1 (status 0x%x)", status);
+                        bench_die("vnetd exited before READY=1 (status 0x%x)", status);
                 }
         }
 }
@@ -416,25 +320,25 @@ static double vnetd_start(struct instance *in, double *cpu)
 /* SIGTERM: vnetd exits, its networks stay. It must exit 0. Returns the ms it took. */
 static double vnetd_stop(struct instance *in)
 {
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
         int status;
 
         if (kill(in->pid, SIGTERM) < 0)
-                die("kill vnetd %d: %s", (int)in->pid, strerror(errno));
+                bench_die("kill vnetd %d: %s", (int)in->pid, strerror(errno));
         if (!wait_exit(in->pidfd, 10000)) {
                 kill(in->pid, SIGKILL);
                 waitpid(in->pid, NULL, 0);
                 in->pid = 0;
-                die("vnetd did not exit within 10 s of SIGTERM");
+                bench_die("vnetd did not exit within 10 s of SIGTERM");
         }
         waitpid(in->pid, &status, 0);
-        t0 = now_ms() - t0;
+        t0 = bench_now_ms() - t0;
         close(in->pidfd);
         in->pid = 0;
         current = NULL;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                 show_log(in);
-                die("vnetd exited with status 0x%x after SIGTERM", status);
+                bench_die("vnetd exited with status 0x%x after SIGTERM", status);
         }
         return t0;
 }
@@ -449,7 +353,7 @@ static void instance_init(struct instance *in, const char *name, int nsfd)
         in->pid = 0;
         in->pidfd = -1;
         if (mkdir(in->dir, 0755) < 0)
-                die("cannot create %s: %s", in->dir, strerror(errno));
+                bench_die("cannot create %s: %s", in->dir, strerror(errno));
         /* 0755 all the way: dnsmasq, as nobody, re-reads its hosts file under run/. */
         snprintf(path, sizeof(path), "%s/etc", in->dir);
         mkdir(path, 0755);
@@ -459,47 +363,17 @@ static void instance_init(struct instance *in, const char *name, int nsfd)
 
 /* ---- vnetd through the client library ---- */
 
-static void vcall(struct vnet_client *c, const char *method, json_t *params, json_t **reply)
-{
-        struct vnet_call_error err = { 0 };
-        json_t *rep = NULL;
-        int r;
-
-        if (!params)
-                die("%s: cannot build the parameters", method);
-        r = vnet_client_call(c, method, params, &rep, &err);
-        if (r == -EREMOTEIO)
-                die("%s: %s: %s", method, err.name, err.message);
-        if (r < 0)
-                die("%s: %s (%s)", method, strerror(-r), err.message);
-        if (reply)
-                *reply = rep;
-        else
-                json_decref(rep);
-        vnet_call_error_clear(&err);
-}
-
-static struct vnet_client *connect_to(const struct instance *in)
-{
-        struct vnet_client *c;
-        int r = vnet_client_connect(in->sock, &c);
-
-        if (r < 0)
-                die("cannot connect to %s: %s", in->sock, strerror(-r));
-        return c;
-}
-
 /* ListNetworks: all @n networks running, each with a running dnsmasq whose pid goes to
  * @pids[i] (networks named PREFIX%02u). */
 static void check_running(const struct instance *in, const char *prefix, unsigned n,
                           pid_t *pids)
 {
-        struct vnet_client *c = connect_to(in);
+        struct vnet_client *c = bench_connect(in->sock);
         json_t *reply = NULL, *net;
         unsigned seen = 0;
         size_t i;
 
-        vcall(c, "io.vnet.ListNetworks", json_object(), &reply);
+        bench_vcall(c, "io.vnet.ListNetworks", json_object(), &reply);
         json_array_foreach(json_object_get(reply, "networks"), i, net) {
                 const char *name = json_string_value(json_object_get(net, "name"));
                 const char *state = json_string_value(json_object_get(net, "state"));
@@ -513,33 +387,19 @@ static void check_running(const struct instance *in, const char *prefix, unsigne
                 if (k >= n)
                         continue;
                 if (!state || strcmp(state, "running") != 0)
-                        die("network %s is %s after start-up", name, state ? state : "?");
+                        bench_die("network %s is %s after start-up", name, state ? state : "?");
                 if (!dm || !json_is_true(json_object_get(dm, "running")))
-                        die("network %s has no running dnsmasq after start-up", name);
+                        bench_die("network %s has no running dnsmasq after start-up", name);
                 pids[k] = (pid_t)json_integer_value(json_object_get(dm, "pid"));
                 seen++;
         }
         json_decref(reply);
         vnet_client_free(c);
         if (seen != n)
-                die("%u of %u networks listed after start-up", seen, n);
+                bench_die("%u of %u networks listed after start-up", seen, n);
 }
 
 /* ---- namespaces ---- */
-
-/* Everything here changes the namespace it runs in: never let that be the machine's own. */
-static void check_namespace(void)
-{
-        struct stat self, init;
-
-        if (stat("/proc/self/ns/net", &self) < 0)
-                die("cannot stat /proc/self/ns/net: %s", strerror(errno));
-        if (stat("/proc/1/ns/net", &init) < 0)
-                return; /* cannot tell (no access to PID 1): the caller made the namespace */
-        if (self.st_ino == init.st_ino && self.st_dev == init.st_dev)
-                die("refusing to run in the network namespace of PID 1; run it through "
-                    "tests/bench/run, which makes a throwaway namespace");
-}
 
 /* A new, empty network namespace with lo up, as at boot; returns a descriptor that keeps it
  * (this process stays where it is). It goes away once that descriptor is closed and no
@@ -550,19 +410,19 @@ static int new_netns(void)
         int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), fd, s;
 
         if (home < 0)
-                die("cannot open /proc/self/ns/net: %s", strerror(errno));
+                bench_die("cannot open /proc/self/ns/net: %s", strerror(errno));
         if (unshare(CLONE_NEWNET) < 0)
-                die("unshare(CLONE_NEWNET): %s", strerror(errno));
+                bench_die("unshare(CLONE_NEWNET): %s", strerror(errno));
         fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
         s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (fd < 0 || s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-                die("new namespace: %s", strerror(errno));
+                bench_die("new namespace: %s", strerror(errno));
         ifr.ifr_flags |= IFF_UP;
         if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-                die("new namespace: lo up: %s", strerror(errno));
+                bench_die("new namespace: lo up: %s", strerror(errno));
         close(s);
         if (setns(home, CLONE_NEWNET) < 0)
-                die("setns back: %s", strerror(errno));
+                bench_die("setns back: %s", strerror(errno));
         close(home);
         return fd;
 }
@@ -575,13 +435,13 @@ static void ifindexes_in(int nsfd, char (*names)[16], int *out, size_t n)
         if (nsfd >= 0) {
                 home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
                 if (home < 0 || setns(nsfd, CLONE_NEWNET) < 0)
-                        die("setns: %s", strerror(errno));
+                        bench_die("setns: %s", strerror(errno));
         }
         for (size_t i = 0; i < n; i++)
                 out[i] = (int)if_nametoindex(names[i]);
         if (home >= 0) {
                 if (setns(home, CLONE_NEWNET) < 0)
-                        die("setns back: %s", strerror(errno));
+                        bench_die("setns back: %s", strerror(errno));
                 close(home);
         }
 }
@@ -636,15 +496,17 @@ static void compare_snapshot(const struct instance *in, const struct snapshot *w
         check_running(in, "rs", opt_nets, listed);
         for (unsigned i = 0; i < opt_nets; i++) {
                 if (got->bridge[i] != want->bridge[i])
-                        die("restart %u: bridge rsbr%u re-created (ifindex %d, was %d)", run, i,
-                            got->bridge[i], want->bridge[i]);
+                        bench_die("restart %u: bridge rsbr%u re-created (ifindex %d, was %d)",
+                                  run, i, got->bridge[i], want->bridge[i]);
                 if (got->dnsmasq[i] != want->dnsmasq[i] || listed[i] != want->dnsmasq[i])
-                        die("restart %u: dnsmasq of rs%02u is pid %d (listed %d), was %d", run,
-                            i, (int)got->dnsmasq[i], (int)listed[i], (int)want->dnsmasq[i]);
+                        bench_die("restart %u: dnsmasq of rs%02u is pid %d (listed %d), was %d",
+                                  run, i, (int)got->dnsmasq[i], (int)listed[i],
+                                  (int)want->dnsmasq[i]);
                 for (unsigned j = 0; j < opt_ports; j++)
                         if (got->port[i][j] != want->port[i][j])
-                                die("restart %u: port %s re-created (ifindex %d, was %d)", run,
-                                    want->port_name[i][j], got->port[i][j], want->port[i][j]);
+                                bench_die("restart %u: port %s re-created (ifindex %d, was %d)",
+                                          run, want->port_name[i][j], got->port[i][j],
+                                          want->port[i][j]);
         }
 }
 
@@ -653,15 +515,15 @@ static void snapshot_alloc(struct snapshot *s)
         s->port = calloc(NETS_MAX, sizeof(*s->port));
         s->port_name = calloc(NETS_MAX, sizeof(*s->port_name));
         if (!s->port || !s->port_name)
-                die("out of memory");
+                bench_die("out of memory");
 }
 
 struct adopt_result {
         double first_start, first_cpu, setup;
-        struct series start, cpu, stop;
+        struct bench_series start, cpu, stop;
 };
 
-static void bench_adoption(unsigned n_restarts, struct adopt_result *res)
+static void run_adoption(unsigned n_restarts, struct adopt_result *res)
 {
         struct snapshot want = { 0 }, got = { 0 };
         struct instance in;
@@ -674,8 +536,8 @@ static void bench_adoption(unsigned n_restarts, struct adopt_result *res)
         res->first_start = vnetd_start(&in, &res->first_cpu);
 
         vlog("adoption: %u networks x %u ports", opt_nets, opt_ports);
-        t0 = now_ms();
-        c = connect_to(&in);
+        t0 = bench_now_ms();
+        c = bench_connect(in.sock);
         for (unsigned i = 0; i < opt_nets; i++) {
                 char name[32], bridge[16], ipv4[32], range[64];
 
@@ -683,46 +545,48 @@ static void bench_adoption(unsigned n_restarts, struct adopt_result *res)
                 snprintf(bridge, sizeof(bridge), "rsbr%u", i);
                 snprintf(ipv4, sizeof(ipv4), "10.77.%u.1/24", i);
                 snprintf(range, sizeof(range), "10.77.%u.10-10.77.%u.250", i, i);
-                vcall(c, "io.vnet.CreateNetwork",
-                      json_pack("{s:{s:s, s:s, s:s, s:s, s:b, s:s}}", "network", "name", name,
-                                "bridge", bridge, "mode", "nat", "ipv4", ipv4, "dhcp", 1,
-                                "dhcp_range", range),
-                      NULL);
+                bench_vcall(c, "io.vnet.CreateNetwork",
+                            json_pack("{s:{s:s, s:s, s:s, s:s, s:b, s:s}}", "network", "name",
+                                      name, "bridge", bridge, "mode", "nat", "ipv4", ipv4,
+                                      "dhcp", 1, "dhcp_range", range),
+                            NULL);
                 for (unsigned j = 0; j < opt_ports; j++) {
                         struct vnet_port_request req = { .network = name };
                         struct vnet_call_error err = { 0 };
                         struct vnet_port_info info;
                         int r = vnet_port_attach(c, &req, &info, &err);
 
-                        if (r < 0)
-                                die("vnet_port_attach %s: %s%s%s", name, err.name,
-                                    err.name[0] ? ": " : "",
-                                    err.message[0] ? err.message : strerror(-r));
+                        if (r < 0) {
+                                char what[64];
+
+                                snprintf(what, sizeof(what), "vnet_port_attach %s", name);
+                                bench_die_port(what, &err, r);
+                        }
                         vnet_call_error_clear(&err);
                         memcpy(want.port_name[i][j], info.ifname, 16);
                         memcpy(got.port_name[i][j], info.ifname, 16);
                 }
         }
         vnet_client_free(c);
-        res->setup = now_ms() - t0;
+        res->setup = bench_now_ms() - t0;
         take_snapshot(&in, &want);
         for (unsigned i = 0; i < opt_nets; i++) {
                 if (want.bridge[i] <= 0)
-                        die("bridge rsbr%u missing after setup", i);
+                        bench_die("bridge rsbr%u missing after setup", i);
                 if (want.dnsmasq[i] <= 0)
-                        die("network rs%02u has no dnsmasq after setup", i);
+                        bench_die("network rs%02u has no dnsmasq after setup", i);
                 for (unsigned j = 0; j < opt_ports; j++)
                         if (want.port[i][j] <= 0)
-                                die("port %s missing after setup", want.port_name[i][j]);
+                                bench_die("port %s missing after setup", want.port_name[i][j]);
         }
 
         for (unsigned k = 1; k <= n_restarts; k++) {
-                series_add(&res->stop, vnetd_stop(&in));
+                bench_series_add(&res->stop, vnetd_stop(&in));
                 /* Nothing was deleted: no deferred kernel work to wait for; a short pause
                  * lets the exit's own work (closing sockets) finish first. */
-                sleep_ms(50);
-                series_add(&res->start, vnetd_start(&in, &cpu));
-                series_add(&res->cpu, cpu);
+                bench_sleep_ms(50);
+                bench_series_add(&res->start, vnetd_start(&in, &cpu));
+                bench_series_add(&res->cpu, cpu);
                 compare_snapshot(&in, &want, &got, k);
                 vlog("restart %u: %.3f ms to READY (vnetd pid %d)", k,
                      res->start.v[res->start.n - 1], (int)in.pid);
@@ -746,7 +610,7 @@ static void write_definitions(const struct instance *in)
                 snprintf(path, sizeof(path), "%s/etc/networks/cb%02u.conf", in->dir, i);
                 f = fopen(path, "we");
                 if (!f)
-                        die("cannot write %s: %s", path, strerror(errno));
+                        bench_die("cannot write %s: %s", path, strerror(errno));
                 /* As vnetd writes them, MAC included (it is written on first creation). */
                 fprintf(f,
                         "[Network]\nBridge=cbbr%u\nMode=nat\nMTU=1500\n"
@@ -755,15 +619,15 @@ static void write_definitions(const struct instance *in)
                         "[DHCP]\nEnabled=yes\nRange=10.78.%u.10-10.78.%u.250\n",
                         i, i, i, i, i);
                 if (fclose(f) != 0)
-                        die("cannot write %s", path);
+                        bench_die("cannot write %s", path);
         }
 }
 
 struct cold_result {
-        struct series start, cpu;
+        struct bench_series start, cpu;
 };
 
-static void bench_cold(unsigned runs, struct cold_result *res)
+static void run_cold(unsigned runs, struct cold_result *res)
 {
         for (unsigned k = 1; k <= runs; k++) {
                 char name[32], bridges[NETS_MAX][16];
@@ -775,10 +639,10 @@ static void bench_cold(unsigned runs, struct cold_result *res)
                 snprintf(name, sizeof(name), "cold%u", k);
                 instance_init(&in, name, new_netns());
                 write_definitions(&in);
-                sleep_ms(100);
+                bench_sleep_ms(100);
                 t = vnetd_start(&in, &cpu);
-                series_add(&res->start, t);
-                series_add(&res->cpu, cpu);
+                bench_series_add(&res->start, t);
+                bench_series_add(&res->cpu, cpu);
 
                 /* Everything up: bridges in the new namespace, one dnsmasq per network. */
                 for (unsigned i = 0; i < opt_nets; i++)
@@ -789,10 +653,10 @@ static void bench_cold(unsigned runs, struct cold_result *res)
                         char net[32];
                         net_name(net, sizeof(net), "cb", i);
                         if (idx[i] <= 0)
-                                die("cold boot %u: bridge %s missing", k, bridges[i]);
+                                bench_die("cold boot %u: bridge %s missing", k, bridges[i]);
                         if (dnsmasq_pid(&in, net) != listed[i] || listed[i] <= 0)
-                                die("cold boot %u: network %s has no dnsmasq of its own", k,
-                                    net);
+                                bench_die("cold boot %u: network %s has no dnsmasq of its own",
+                                          k, net);
                 }
                 vlog("cold boot %u: %.3f ms to READY (vnetd pid %d)", k, t, (int)in.pid);
 
@@ -803,21 +667,21 @@ static void bench_cold(unsigned runs, struct cold_result *res)
                 close(in.nsfd);
                 /* The kernel removes the namespace's devices in the background: let it finish
                  * before the next run. */
-                sleep_ms(500);
+                bench_sleep_ms(500);
         }
 }
 
 /* ---- output ---- */
 
-static void row(const char *what, const struct series *s)
+static void row(const char *what, const struct bench_series *s)
 {
-        struct stats st = stats_all(s);
+        struct bench_stats st = bench_stats_all(s, TAIL);
 
-        printf("  %-46s %4zu %9.3f %9.3f %9.3f %9.3f\n", what, st.n, st.median, st.p95, st.min,
+        printf("  %-46s %4zu %9.3f %9.3f %9.3f %9.3f\n", what, st.n, st.median, st.tail, st.min,
                st.max);
 }
 
-static void per_run(const char *what, const struct series *s)
+static void per_run(const char *what, const struct bench_series *s)
 {
         printf("  %s:", what);
         for (size_t i = 0; i < s->n; i++)
@@ -827,7 +691,7 @@ static void per_run(const char *what, const struct series *s)
 
 static void goal(const char *what, const char *value, bool met)
 {
-        printf("  %-52s %-26s %s\n", what, value, met ? "met" : "NOT met");
+        bench_goal(52, 26, what, value, met);
 }
 
 static void usage(void)
@@ -849,10 +713,12 @@ int main(int argc, char **argv)
         struct adopt_result ad = { 0 };
         struct cold_result cold = { 0 };
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        double total0 = now_ms();
+        double total0 = bench_now_ms();
         char val[64], lbl[96];
         int opt, one = 1;
 
+        /* From here on a failure stops what this process started before it exits. */
+        bench_at_die = cleanup;
         while ((opt = getopt(argc, argv, "d:w:n:p:r:k:vh")) != -1) {
                 switch (opt) {
                 case 'd':
@@ -883,14 +749,14 @@ int main(int argc, char **argv)
         if (!opt_dir[0] || opt_dir[0] != '/' || optind != argc || opt_nets < 1 ||
             opt_nets > NETS_MAX || opt_ports > PORTS_MAX || n_restarts < 1)
                 usage();
-        check_namespace();
+        bench_check_namespace();
         setvbuf(stdout, NULL, _IOLBF, 0);
         if (access(opt_vnetd, X_OK) < 0)
-                die("%s: %s", opt_vnetd, strerror(errno));
+                bench_die("%s: %s", opt_vnetd, strerror(errno));
 
         /* dnsmasq outlives each vnetd: as the subreaper we get it back and reap it. */
         if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-                die("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+                bench_die("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
         signal(SIGPIPE, SIG_IGN);
@@ -899,17 +765,17 @@ int main(int argc, char **argv)
          * the cold-boot vnetd runs in another one. */
         snprintf(notify_path, sizeof(notify_path), "%s/notify.sock", opt_dir);
         if (strlen(notify_path) >= sizeof(sa.sun_path))
-                die("work directory path too long for a socket");
+                bench_die("work directory path too long for a socket");
         memcpy(sa.sun_path, notify_path, strlen(notify_path));
         notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (notify_fd < 0 || bind(notify_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
             setsockopt(notify_fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
-                die("cannot bind %s: %s", notify_path, strerror(errno));
+                bench_die("cannot bind %s: %s", notify_path, strerror(errno));
         setenv("NOTIFY_SOCKET", notify_path, 1);
 
-        bench_adoption(n_restarts, &ad);
-        sleep_ms(300);
-        bench_cold(n_cold, &cold);
+        run_adoption(n_restarts, &ad);
+        bench_sleep_ms(300);
+        run_cold(n_cold, &cold);
         cleanup();
 
         /* ---- report ---- */
@@ -938,11 +804,12 @@ int main(int argc, char **argv)
         printf("  setup: %u CreateNetwork + %u vnet_port_attach: %.1f ms\n", opt_nets,
                opt_nets * opt_ports, ad.setup);
 
-        struct stats a = stats_all(&ad.start), c = stats_all(&cold.start);
+        struct bench_stats a = bench_stats_all(&ad.start, TAIL);
+        struct bench_stats c = bench_stats_all(&cold.start, TAIL);
         printf("\nsummary\n");
         snprintf(lbl, sizeof(lbl), "restart, %u nets x %u ports: median <= %.0f ms", opt_nets,
                  opt_ports, GOAL_ADOPT_MS);
-        snprintf(val, sizeof(val), "median %.1f ms (p95 %.1f)", a.median, a.p95);
+        snprintf(val, sizeof(val), "median %.1f ms (p95 %.1f)", a.median, a.tail);
         goal(lbl, val, a.median <= GOAL_ADOPT_MS);
         if (n_cold) {
                 snprintf(lbl, sizeof(lbl), "cold boot, %u autostart nets: median <= %.0f ms",
@@ -950,6 +817,6 @@ int main(int argc, char **argv)
                 snprintf(val, sizeof(val), "median %.1f ms (max %.1f)", c.median, c.max);
                 goal(lbl, val, c.median <= GOAL_COLD_MS);
         }
-        printf("  total run %.1f s\n", (now_ms() - total0) / 1e3);
+        printf("  total run %.1f s\n", (bench_now_ms() - total0) / 1e3);
         return 0;
 }
