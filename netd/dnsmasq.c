@@ -47,6 +47,11 @@ struct dnsmasq {
         int pidfd;           /* -1: no process */
         int timerfd;         /* -1: no restart pending */
         bool adopted;
+        /* A start whose caller is still to be told whether this process became ready
+         * (dnsmasq_start_async(), or dnsmasq_start() waiting for it): */
+        bool pending;
+        int outcome;         /* 1 ready, -ESRCH died, -ETIMEDOUT; 0 not known yet */
+        uint64_t deadline_ms; /* of readiness, for a pending start */
         uint64_t started_ms; /* last spawn attempt; 0 when adopted: it ran for long */
         unsigned quick_deaths;
         unsigned restarts;
@@ -59,6 +64,11 @@ struct dnsmasq_sup {
         char state_dir[PATH_MAX];
         char binary[PATH_MAX];
         char conf_dir[PATH_MAX]; /* RUN_DIR/dnsmasq, where pid files appear */
+        /* One inotify instance for the supervisor's life: destroying one that has a watch
+         * waits for a grace period (6-17 ms here), too much to pay per start. Its watch on
+         * conf_dir is there only while a start is pending (see unwatch_pid_files()). */
+        int ino;
+        int wd; /* -1: no watch */
         struct dnsmasq *instances;
 };
 
@@ -103,6 +113,12 @@ int dnsmasq_sup_new(struct loop *l, const char *run_dir, const char *state_dir,
         if (!s)
                 return -ENOMEM;
         s->loop = l;
+        s->wd = -1;
+        s->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (s->ino < 0) {
+                r = -errno;
+                goto fail;
+        }
         if (snprintf(s->run_dir, sizeof(s->run_dir), "%s", run_dir) >= (int)sizeof(s->run_dir) ||
             snprintf(s->state_dir, sizeof(s->state_dir), "%s", state_dir) >=
                     (int)sizeof(s->state_dir) ||
@@ -126,6 +142,8 @@ int dnsmasq_sup_new(struct loop *l, const char *run_dir, const char *state_dir,
         *ret = s;
         return 0;
 fail:
+        if (s->ino >= 0)
+                close(s->ino);
         free(s);
         return r;
 }
@@ -178,6 +196,7 @@ void dnsmasq_sup_free(struct dnsmasq_sup *s)
         /* Closing a pidfd does nothing to its process: they all keep serving. */
         while (s->instances)
                 instance_free(s->instances);
+        close(s->ino);
         free(s);
 }
 
@@ -266,16 +285,24 @@ static void note_death(struct dnsmasq *d, pid_t pid, const char *why)
                           d->name, strerror(-r));
 }
 
-static void on_exit_event(struct loop *l, int fd, uint32_t events, void *userdata)
+/* The process is gone: a start waiting for it has its answer, and the supervisor restarts
+ * it. */
+static void died(struct dnsmasq *d)
 {
-        struct dnsmasq *d = userdata;
         char why[sizeof(d->last_exit)];
         pid_t pid = d->pid;
 
-        (void)l, (void)fd, (void)events;
         reap(d, why, sizeof(why));
         unwatch(d);
+        if (d->pending && d->outcome == 0)
+                d->outcome = -ESRCH;
         note_death(d, pid, why);
+}
+
+static void on_exit_event(struct loop *l, int fd, uint32_t events, void *userdata)
+{
+        (void)l, (void)fd, (void)events;
+        died(userdata);
 }
 
 /* Runs dnsmasq in the foreground, in its own session (a ^C on vnetd's terminal is not for
@@ -373,67 +400,139 @@ static pid_t read_pid_file(const char *path)
         return (pid_t)v;
 }
 
-/* dnsmasq writes its pid file after binding its DHCP and DNS sockets and opening the lease
- * file: the file naming this pid means it answers. inotify instead of polling the file, and
- * the pidfd, so that a dnsmasq that fails at once is seen at once. */
-static int wait_ready(struct dnsmasq *d, int ino)
+/* Watching before the spawn: the pid file may come before we look. Added at each start:
+ * that costs ~1 us when the watch is there, and follows a RUN_DIR/dnsmasq made anew. */
+static int watch_pid_files(struct dnsmasq_sup *s)
 {
-        uint64_t deadline = now_ms() + READY_TIMEOUT_MS;
+        int wd = inotify_add_watch(s->ino, s->conf_dir, IN_CLOSE_WRITE | IN_MOVED_TO);
+
+        if (wd < 0)
+                return -errno;
+        s->wd = wd;
+        return 0;
+}
+
+static bool undecided(const struct dnsmasq *d)
+{
+        return d->pending && d->outcome == 0;
+}
+
+/* dnsmasq writes its pid file after binding its DHCP and DNS sockets and opening the lease
+ * file: the file naming this pid means it answers. */
+static void check_ready(struct dnsmasq *d)
+{
+        if (undecided(d) && d->pidfd >= 0 && read_pid_file(d->paths.pid) == d->pid)
+                d->outcome = 1;
+}
+
+/* Reads what inotify queued and checks the pid file of each pending start that an event
+ * names (of every one after an overflow). Events are read for all pending starts at once,
+ * whoever waits: none is lost to another's wait. */
+static void read_events(struct dnsmasq_sup *s)
+{
         char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        ssize_t len;
 
-        for (;;) {
-                struct pollfd p[2] = { { .fd = ino, .events = POLLIN },
-                                       { .fd = d->pidfd, .events = POLLIN } };
-                uint64_t now;
-                int n;
+        while ((len = read(s->ino, buf, sizeof(buf))) > 0) {
+                for (char *p = buf; p < buf + len;) {
+                        const struct inotify_event *ev = (const struct inotify_event *)p;
+                        char name[VNET_NAME_MAX + 1];
+                        struct dnsmasq *d;
+                        size_t n;
 
-                if (read_pid_file(d->paths.pid) == d->pid)
-                        return 0;
-                now = now_ms();
-                if (now >= deadline)
-                        return -ETIMEDOUT;
-                n = poll(p, 2, (int)(deadline - now));
-                if (n < 0 && errno != EINTR)
-                        return -errno;
-                if (p[1].revents)
-                        return -ESRCH;
-                if (p[0].revents)
-                        while (read(ino, buf, sizeof(buf)) > 0)
-                                ;
+                        p += sizeof(*ev) + ev->len;
+                        if (ev->mask & IN_Q_OVERFLOW) {
+                                for (d = s->instances; d; d = d->next)
+                                        check_ready(d);
+                                continue;
+                        }
+                        n = ev->len ? strlen(ev->name) : 0;
+                        if (n <= 4 || n - 4 > VNET_NAME_MAX || strcmp(ev->name + n - 4, ".pid"))
+                                continue;
+                        memcpy(name, ev->name, n - 4);
+                        name[n - 4] = '\0';
+                        d = find(s, name);
+                        if (d)
+                                check_ready(d);
+                }
         }
 }
 
-/* Spawns and waits until ready. On failure the instance is left to the backoff. */
-static int start_and_wait(struct dnsmasq *d)
+/* With no start pending, the watch goes: events would pile up unread in the kernel, and
+ * vnetd's exit would pay the grace period of an instance destroyed with a watch. Removing
+ * a watch costs ~5 us; its mark is freed later, asynchronously. */
+static void unwatch_pid_files(struct dnsmasq_sup *s)
 {
-        char why[sizeof(d->last_exit)];
-        pid_t pid;
-        int ino, r;
+        for (struct dnsmasq *d = s->instances; d; d = d->next)
+                if (undecided(d))
+                        return;
+        if (s->wd < 0)
+                return;
+        /* EINVAL: the directory went, and its watch with it. */
+        inotify_rm_watch(s->ino, s->wd);
+        s->wd = -1;
+        read_events(s);
+}
 
-        /* Watching before the spawn: the pid file may come before we look. */
-        ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        if (ino < 0)
-                return -errno;
-        if (inotify_add_watch(ino, d->sup->conf_dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
-                r = -errno;
+/* Waits until the pending start of @only (of every instance when NULL) is decided: its pid
+ * file names its process, the process died, or its deadline passed. inotify and the pidfds,
+ * not polling: a dnsmasq that fails at once is seen at once. */
+static int wait_outcomes(struct dnsmasq_sup *s, struct dnsmasq *only)
+{
+        struct dnsmasq **who = NULL;
+        struct pollfd *p = NULL;
+        size_t cap = 1;
+        int r = 0;
+
+        for (struct dnsmasq *d = s->instances; d; d = d->next)
+                cap++;
+        p = calloc(cap, sizeof(*p));
+        who = calloc(cap, sizeof(*who));
+        if (!p || !who) {
+                r = -ENOMEM;
                 goto out;
         }
-        d->quick_deaths = 0;
-        r = spawn(d);
-        if (r < 0) {
-                snprintf(why, sizeof(why), "cannot be started: %s", strerror(-r));
-                note_death(d, 0, why);
-                goto out;
-        }
-        pid = d->pid;
-        r = wait_ready(d, ino);
-        if (r == -ESRCH) {
-                reap(d, why, sizeof(why));
-                unwatch(d);
-                note_death(d, pid, why);
+        /* Events read by an earlier wait, or before the process was ours to know. */
+        for (struct dnsmasq *d = s->instances; d; d = d->next)
+                check_ready(d);
+        for (;;) {
+                uint64_t now = now_ms(), deadline = UINT64_MAX;
+                size_t n = 1;
+                int k;
+
+                p[0] = (struct pollfd){ .fd = s->ino, .events = POLLIN };
+                for (struct dnsmasq *d = s->instances; d; d = d->next) {
+                        if (!undecided(d) || (only && d != only))
+                                continue;
+                        if (now >= d->deadline_ms) {
+                                d->outcome = -ETIMEDOUT;
+                                continue;
+                        }
+                        if (d->deadline_ms < deadline)
+                                deadline = d->deadline_ms;
+                        who[n] = d;
+                        p[n++] = (struct pollfd){ .fd = d->pidfd, .events = POLLIN };
+                }
+                if (n == 1)
+                        break;
+                k = poll(p, n, (int)(deadline - now));
+                if (k < 0 && errno != EINTR) {
+                        r = -errno;
+                        goto out;
+                }
+                if (k <= 0)
+                        continue;
+                /* The pid file first: a process that wrote it and died at once was ready;
+                 * its death is the supervisor's, not this start's. */
+                if (p[0].revents)
+                        read_events(s);
+                for (size_t i = 1; i < n; i++)
+                        if (p[i].revents && undecided(who[i]))
+                                died(who[i]);
         }
 out:
-        close(ino);
+        free(p);
+        free(who);
         return r;
 }
 
@@ -575,8 +674,8 @@ static int signal_hup(struct dnsmasq *d)
         return 0;
 }
 
-int dnsmasq_start(struct dnsmasq_sup *s, const char *name, const struct vnet_dnsmasq_conf *c,
-                  struct vnet_err *e)
+int dnsmasq_start_async(struct dnsmasq_sup *s, const char *name,
+                        const struct vnet_dnsmasq_conf *c, struct vnet_err *e)
 {
         struct vnet_dnsmasq_conf cc = *c;
         struct dnsmasq_paths p;
@@ -634,6 +733,9 @@ int dnsmasq_start(struct dnsmasq_sup *s, const char *name, const struct vnet_dns
                 }
                 goto out;
         }
+        r = watch_pid_files(s);
+        if (r < 0)
+                goto out;
         if (d->pidfd >= 0) {
                 log_info("network %s: dnsmasq configuration changed; replacing pid %d", name,
                          (int)d->pid);
@@ -652,13 +754,74 @@ int dnsmasq_start(struct dnsmasq_sup *s, const char *name, const struct vnet_dns
                         goto out;
         }
         created = false; /* from here on it is supervised, also when the start fails */
-        r = start_and_wait(d);
+        /* A start supersedes one still pending: its caller learns this one's outcome. */
+        d->pending = false;
+        d->quick_deaths = 0;
+        r = spawn(d);
+        if (r < 0) {
+                char why[sizeof(d->last_exit)];
+                snprintf(why, sizeof(why), "cannot be started: %s", strerror(-r));
+                note_death(d, 0, why);
+                goto out;
+        }
+        d->pending = true;
+        d->outcome = 0;
+        d->deadline_ms = d->started_ms + READY_TIMEOUT_MS;
 out:
         if (r < 0 && created)
                 instance_free(d);
         free(conf);
         free(hosts);
         return r;
+}
+
+int dnsmasq_start(struct dnsmasq_sup *s, const char *name, const struct vnet_dnsmasq_conf *c,
+                  struct vnet_err *e)
+{
+        struct dnsmasq *d;
+        int r;
+
+        r = dnsmasq_start_async(s, name, c, e);
+        if (r < 0)
+                goto out;
+        d = find(s, name);
+        if (!d->pending)
+                goto out;
+        r = wait_outcomes(s, d);
+        if (r == 0)
+                r = d->outcome > 0 ? 0 : d->outcome;
+        d->pending = false;
+out:
+        unwatch_pid_files(s);
+        return r;
+}
+
+static struct dnsmasq *first_decided(struct dnsmasq_sup *s)
+{
+        for (struct dnsmasq *d = s->instances; d; d = d->next)
+                if (d->pending && d->outcome != 0)
+                        return d;
+        return NULL;
+}
+
+int dnsmasq_wait_ready(struct dnsmasq_sup *s, dnsmasq_ready_fn fn, void *userdata)
+{
+        char name[VNET_NAME_MAX + 1];
+        struct dnsmasq *d;
+        int r, outcome;
+
+        r = wait_outcomes(s, NULL);
+        if (r < 0)
+                return r;
+        /* From the head each time: @fn may stop an instance, or start one. */
+        while ((d = first_decided(s))) {
+                d->pending = false;
+                outcome = d->outcome > 0 ? 0 : d->outcome;
+                snprintf(name, sizeof(name), "%s", d->name);
+                fn(name, outcome, userdata);
+        }
+        unwatch_pid_files(s);
+        return 0;
 }
 
 int dnsmasq_reload_hosts(struct dnsmasq_sup *s, const char *name, const struct vnet_dhcp *dh,
@@ -698,6 +861,8 @@ int dnsmasq_stop(struct dnsmasq_sup *s, const char *name)
         r2 = vnet_unlink(d->paths.hosts);
         r = r < 0 ? r : r2;
         instance_free(d);
+        /* It may have been the last pending start. */
+        unwatch_pid_files(s);
         return r;
 }
 

@@ -71,6 +71,23 @@ void dnsmasq_sup_free(struct dnsmasq_sup *s);
 int dnsmasq_start(struct dnsmasq_sup *s, const char *name, const struct vnet_dnsmasq_conf *c,
                   struct vnet_err *e);
 
+/* dnsmasq_start() without the wait, so that many networks' dnsmasq come up at once (at
+ * vnetd's start): returns once the process is spawned, or at once when the running one is
+ * kept. A spawned one is *pending* until dnsmasq_wait_ready() tells its outcome; a later
+ * start or stop of the same network supersedes it. Returns what dnsmasq_start() returns,
+ * but never -ESRCH or -ETIMEDOUT: those come from dnsmasq_wait_ready(). */
+int dnsmasq_start_async(struct dnsmasq_sup *s, const char *name,
+                        const struct vnet_dnsmasq_conf *c, struct vnet_err *e);
+
+/* Told for each pending start: @r is 0 (ready), -ESRCH or -ETIMEDOUT, as from
+ * dnsmasq_start(). */
+typedef void (*dnsmasq_ready_fn)(const char *name, int r, void *userdata);
+
+/* Waits until every pending start is ready, has died, or has had its 5 s, and calls @fn once
+ * for each. They started concurrently, so waiting for N costs about what the slowest one
+ * takes. Returns 0, or -errno if waiting failed (those not told yet stay pending). */
+int dnsmasq_wait_ready(struct dnsmasq_sup *s, dnsmasq_ready_fn fn, void *userdata);
+
 /* Rewrites the hosts file from @d and sends SIGHUP: same process, reservations re-read.
  * When no process runs (waiting to restart) the next one reads the new file. Returns 0,
  * -ENOENT for a network not started here, -EINVAL with @e filled, or -errno. */

@@ -615,7 +615,8 @@ static int load_records(struct manager *m, bool *any_record)
 }
 
 /* Brings an already-running network to its definition in place: the bridge is adopted and
- * only what differs is changed. */
+ * only what differs is changed. Its dnsmasq is started, not waited for: manager_start()
+ * waits for all of them at once. */
 static int adopt(struct manager *m, struct net *n, struct mgr_error *e)
 {
         struct record rec, *recp = NULL;
@@ -658,7 +659,7 @@ static int adopt(struct manager *m, struct net *n, struct mgr_error *e)
         }
         /* A dnsmasq that will not start does not take the network down with it: its
          * supervisor keeps trying, and show tells why. */
-        r = mgr_dns_start(m, n, e);
+        r = mgr_dns_start_async(m, n, e);
         if (r < 0)
                 log_error("network %s: %s", n->def.name, e->err.message);
         n->state = NET_RUNNING;
@@ -741,6 +742,9 @@ int manager_start(struct manager *m)
                         log_error("network %s: %s", n->def.name, e.err.message);
                 }
         }
+        /* READY means every network answers DHCP and DNS; their dnsmasq started together
+         * above, so this costs about what the slowest one takes. */
+        mgr_dns_wait(m);
         /* Rules that are already exactly right stay as they are: a restart causes no churn. */
         r = rules_in_place(m) ? 0 : rebuild_rules(m);
         if (r < 0) {

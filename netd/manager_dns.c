@@ -15,7 +15,16 @@
 
 #define DHCP_RELEASE_DEFAULT "/usr/bin/dhcp_release"
 
-int mgr_dns_start(struct manager *m, struct net *n, struct mgr_error *e)
+static int dns_failed(struct manager *m, struct net *n, int r, struct mgr_error *e)
+{
+        struct dnsmasq_status st = { 0 };
+
+        dnsmasq_status(m->dns, n->def.name, &st);
+        return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "dnsmasq for %s did not start%s%s",
+                        n->def.bridge, st.last_exit[0] ? ": " : "", st.last_exit);
+}
+
+static int dns_start(struct manager *m, struct net *n, bool wait, struct mgr_error *e)
 {
         struct vnet_dnsmasq_conf c = {
                 .network = n->def.name,
@@ -34,18 +43,47 @@ int mgr_dns_start(struct manager *m, struct net *n, struct mgr_error *e)
                 mgr_dns_stop(m, n);
                 return 0;
         }
-        r = dnsmasq_start(m->dns, n->def.name, &c, &e->err);
+        if (wait)
+                r = dnsmasq_start(m->dns, n->def.name, &c, &e->err);
+        else
+                r = dnsmasq_start_async(m->dns, n->def.name, &c, &e->err);
         if (r == -EINVAL) {
                 e->kind = MGR_ERR_INVALID;
                 return r;
         }
-        if (r < 0) {
-                struct dnsmasq_status st = { 0 };
-                dnsmasq_status(m->dns, n->def.name, &st);
-                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "dnsmasq for %s did not start%s%s",
-                                n->def.bridge, st.last_exit[0] ? ": " : "", st.last_exit);
-        }
+        if (r < 0)
+                return dns_failed(m, n, r, e);
         return 0;
+}
+
+int mgr_dns_start(struct manager *m, struct net *n, struct mgr_error *e)
+{
+        return dns_start(m, n, true, e);
+}
+
+int mgr_dns_start_async(struct manager *m, struct net *n, struct mgr_error *e)
+{
+        return dns_start(m, n, false, e);
+}
+
+static void on_ready(const char *name, int r, void *userdata)
+{
+        struct manager *m = userdata;
+        struct mgr_error e = { 0 };
+        struct net *n = mgr_find(m, name);
+
+        if (r == 0 || !n)
+                return;
+        dns_failed(m, n, r, &e);
+        log_error("network %s: %s", name, e.err.message);
+}
+
+void mgr_dns_wait(struct manager *m)
+{
+        int r = dnsmasq_wait_ready(m->dns, on_ready, m);
+
+        if (r < 0)
+                log_error("cannot wait for dnsmasq to be ready: %s", strerror(-r));
 }
 
 void mgr_dns_stop(struct manager *m, struct net *n)

@@ -55,6 +55,12 @@ void mgr_ports_reap_orphans(struct manager *m);
 /* dnsmasq of network @n: started (or adopted, or reconfigured) to match its definition;
  * nothing for a network without an address. */
 int mgr_dns_start(struct manager *m, struct net *n, struct mgr_error *e);
+/* mgr_dns_start() that returns once dnsmasq is spawned, so that the networks' dnsmasq start
+ * together; mgr_dns_wait() then waits for all of them. */
+int mgr_dns_start_async(struct manager *m, struct net *n, struct mgr_error *e);
+/* Waits until every dnsmasq started by mgr_dns_start_async() is ready; one that is not is
+ * logged and left to its supervisor, which keeps retrying: its network stays running. */
+void mgr_dns_wait(struct manager *m);
 void mgr_dns_stop(struct manager *m, struct net *n);
 /* The lease of @mac on @n, if any, is given back (dhcp_release), so the address is free. */
 void mgr_dns_release(struct manager *m, struct net *n, const uint8_t mac[6]);

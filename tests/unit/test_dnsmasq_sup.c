@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* dnsmasq supervision (netd/dnsmasq.c) with the real dnsmasq: start and readiness, restart
  * after a crash with the leases kept, reload without a restart, stop without a zombie,
- * adoption by a new supervisor (a vnetd restart), backoff of a dnsmasq that dies at once.
+ * adoption by a new supervisor (a vnetd restart), backoff of a dnsmasq that dies at once,
+ * several networks started at once (dnsmasq_start_async, dnsmasq_wait_ready).
  * Needs root; everything runs in a network namespace this process makes for itself
  * (unshare), on a bridge with no ports, and dnsmasq has no upstream: nothing leaves the
  * namespace. Every dnsmasq started is killed by pid at the end, also after a failure.
@@ -38,14 +39,17 @@
 
 #define NET "dm"
 #define BRIDGE "vdm0"
+#define NET1 "dm1"      /* a second network, on BRIDGE1 */
+#define BRIDGE1 "vdm1"
+#define NET_CLASH "dmx" /* on BRIDGE too: its DNS address is NET's, so it cannot start */
 #define LEASE_LINE_MAC "52:54:00:12:34:56 10.99.0.50"
 
 static char tmp[64];
 static char run_dir[128], state_dir[128];
 static const char *binary = DNSMASQ_DEFAULT_BINARY;
 static struct loop *lp;
-static struct vnet_dhcp dhcp;
-static struct vnet_ipv4 net4;
+static struct vnet_dhcp dhcp, dhcp1;
+static struct vnet_ipv4 net4, net4b;
 
 /* Every pid a supervisor reported, to kill whatever is left at the end. */
 static pid_t seen[256];
@@ -442,6 +446,123 @@ static void failing_binary(void **state)
         sup_free(s);
 }
 
+/* inotify watches this process holds, over all its inotify instances. */
+static int inotify_watches(void)
+{
+        struct dirent *de;
+        DIR *dir = opendir("/proc/self/fdinfo");
+        char path[300], line[512];
+        int n = 0;
+
+        assert_non_null(dir);
+        while ((de = readdir(dir))) {
+                FILE *f;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", de->d_name);
+                f = fopen(path, "re");
+                if (!f)
+                        continue;
+                while (fgets(line, sizeof(line), f))
+                        if (strncmp(line, "inotify wd:", 11) == 0)
+                                n++;
+                fclose(f);
+        }
+        closedir(dir);
+        return n;
+}
+
+struct told {
+        int r[3]; /* NET, NET1, NET_CLASH */
+        unsigned calls;
+};
+
+static void on_ready(const char *name, int r, void *userdata)
+{
+        struct told *t = userdata;
+
+        t->calls++;
+        if (strcmp(name, NET) == 0)
+                t->r[0] = r;
+        else if (strcmp(name, NET1) == 0)
+                t->r[1] = r;
+        else if (strcmp(name, NET_CLASH) == 0)
+                t->r[2] = r;
+        else
+                fail_msg("told about unknown network %s", name);
+}
+
+static void concurrent(void **state)
+{
+        struct vnet_dnsmasq_conf c, c1, cx;
+        struct dnsmasq_paths p1;
+        struct dnsmasq_status st;
+        struct dnsmasq_sup *s;
+        struct vnet_err e = { 0 };
+        struct told t = { .r = { 1, 1, 1 } };
+        uint64_t t0;
+        pid_t pid, pid1;
+
+        (void)state;
+        conf_init(&c);
+        c1 = c;
+        c1.network = NET1;
+        c1.bridge = BRIDGE1;
+        c1.ipv4 = net4b;
+        c1.dhcp = &dhcp1;
+        cx = c;
+        cx.network = NET_CLASH;
+        assert_int_equal(dnsmasq_paths(run_dir, state_dir, NET1, &p1), 0);
+        s = sup_new();
+        assert_int_equal(inotify_watches(), 0);
+        start_ok(s, &c);
+        pid = status(s).pid;
+        /* The watch is there only while a start waits. */
+        assert_int_equal(inotify_watches(), 0);
+
+        /* Kept as it is: nothing pending, nothing to tell. */
+        assert_int_equal(dnsmasq_start_async(s, NET, &c, &e), 0);
+        t0 = now_us();
+        assert_int_equal(dnsmasq_start_async(s, NET1, &c1, &e), 0);
+        assert_int_equal(dnsmasq_start_async(s, NET_CLASH, &cx, &e), 0);
+        assert_int_equal(dnsmasq_status(s, NET1, &st), 0);
+        pid1 = st.pid;
+        track(pid1);
+        assert_int_equal(dnsmasq_status(s, NET_CLASH, &st), 0);
+        track(st.pid);
+        assert_int_equal(inotify_watches(), 1);
+        assert_int_equal(dnsmasq_wait_ready(s, on_ready, &t), 0);
+        printf("# two started at once, until both told: %.2f ms\n",
+               (double)(now_us() - t0) / 1000);
+        assert_int_equal(t.calls, 2);
+        assert_int_equal(t.r[0], 1); /* not told: it was not started */
+        assert_int_equal(t.r[1], 0);
+        assert_int_equal(t.r[2], -ESRCH);
+        assert_int_equal(inotify_watches(), 0);
+        /* Ready means its pid file names it. */
+        assert_int_equal(dnsmasq_status(s, NET1, &st), 0);
+        assert_int_equal(st.pid, pid1);
+        assert_true(st.running);
+        assert_int_equal(pid_file(p1.pid), pid1);
+        /* The one that could not start is the supervisor's to retry. */
+        assert_int_equal(dnsmasq_status(s, NET_CLASH, &st), 0);
+        track(st.pid);
+        assert_string_not_equal(st.last_exit, "");
+        assert_int_equal(status(s).pid, pid);
+        /* Told once: a second wait has nothing to tell. */
+        t.calls = 0;
+        assert_int_equal(dnsmasq_wait_ready(s, on_ready, &t), 0);
+        assert_int_equal(t.calls, 0);
+
+        assert_int_equal(dnsmasq_stop(s, NET_CLASH), 0);
+        assert_int_equal(dnsmasq_stop(s, NET1), 0);
+        assert_false(proc_exists(pid1));
+        assert_int_equal(dnsmasq_stop(s, NET), 0);
+        assert_false(proc_exists(pid));
+        sup_free(s);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
         uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -487,6 +608,8 @@ static int teardown(void **state)
         (void)state;
         if (cur) {
                 dnsmasq_stop(cur, NET);
+                dnsmasq_stop(cur, NET1);
+                dnsmasq_stop(cur, NET_CLASH);
                 sup_free(cur);
         }
         kill_leftovers();
@@ -542,12 +665,22 @@ static int setup_namespace(void)
         r = vnet_link_open(&nl);
         if (r == 0)
                 r = vnet_bridge_create(nl, &b, &ifindex);
+        if (r == 0) {
+                inet_pton(AF_INET, "10.99.1.1", &net4b.addr);
+                net4b.prefix = 24;
+                b.name = BRIDGE1;
+                b.alias = "vnet:" NET1;
+                b.mac[5] = 0x02;
+                b.ipv4 = net4b;
+                r = vnet_bridge_create(nl, &b, &ifindex);
+        }
         vnet_link_close(nl);
         if (r < 0) {
                 printf("bridge: %s\n", strerror(-r));
                 return -1;
         }
-        if (vnet_dhcp_init_defaults(&dhcp, NET, &net4) < 0)
+        if (vnet_dhcp_init_defaults(&dhcp, NET, &net4) < 0 ||
+            vnet_dhcp_init_defaults(&dhcp1, NET1, &net4b) < 0)
                 return -1;
         snprintf(tmp, sizeof(tmp), "%s/vnet-dnsmasq.XXXXXX",
                  getenv("TMPDIR") && strlen(getenv("TMPDIR")) < 32 ? getenv("TMPDIR") : "/tmp");
@@ -605,6 +738,7 @@ int main(void)
                 cmocka_unit_test_teardown(lifecycle, teardown),
                 cmocka_unit_test_teardown(adoption, teardown),
                 cmocka_unit_test_teardown(failing_binary, teardown),
+                cmocka_unit_test_teardown(concurrent, teardown),
                 cmocka_unit_test_teardown(latency, teardown),
         };
         pid_t child;
