@@ -665,9 +665,10 @@ static void run_cold(unsigned runs, struct cold_result *res)
                 vnetd_stop(&in);
                 stop_our_dnsmasq();
                 close(in.nsfd);
-                /* The kernel removes the namespace's devices in the background: let it finish
-                 * before the next run. */
-                bench_sleep_ms(500);
+                /* The kernel removes the namespace's devices in the background, holding the
+                 * networking lock for a while (a next run's first netlink request was seen
+                 * waiting ~750 ms): let it finish, so that every run measures a boot. */
+                bench_sleep_ms(2500);
         }
 }
 
