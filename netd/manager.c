@@ -400,10 +400,13 @@ static int bring_up(struct manager *m, struct net *n, bool subnet_checked, struc
         }
         created = ifindex == 0;
         n->ifindex = ifindex;
-        r = save_record(m, n);
-        if (r < 0)
-                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s",
-                            strerror(-r));
+        /* The intent, unless it is on disk already (create wrote it before the definition). */
+        if (!recp || strcmp(rec.bridge, n->def.bridge) != 0 || rec.ifindex != ifindex) {
+                r = save_record(m, n);
+                if (r < 0)
+                        return mgr_fail(e, MGR_ERR_SYSTEM, -r, "",
+                                        "cannot write runtime record: %s", strerror(-r));
+        }
         crash_point("up:record");
         r = converge_bridge(m, n, ifindex, e);
         if (r < 0)
