@@ -586,12 +586,11 @@ static void reap_orphan_record(struct manager *m, const char *name)
         remove_record(m, name);
 }
 
-static int load_records(struct manager *m, bool *any_record)
+static int load_records(struct manager *m)
 {
         struct dirent *de;
         DIR *d = opendir(m->records_dir);
 
-        *any_record = false;
         if (!d)
                 return errno == ENOENT ? 0 : -errno;
         while ((de = readdir(d))) {
@@ -604,7 +603,6 @@ static int load_records(struct manager *m, bool *any_record)
                         continue;
                 memcpy(name, de->d_name, len - 5);
                 name[len - 5] = '\0';
-                *any_record = true;
                 n = mgr_find(m, name);
                 if (!n) {
                         reap_orphan_record(m, name);
@@ -711,7 +709,7 @@ static bool rules_in_place(struct manager *m)
 int manager_start(struct manager *m)
 {
         char *marker = path_join(m->run_dir, "autostarted");
-        bool any_record, first_start;
+        bool first_start;
         int r;
 
         if (!marker)
@@ -720,7 +718,7 @@ int manager_start(struct manager *m)
         if (r == 0)
                 r = load_defs_from(m, m->transient_dir, true);
         if (r == 0)
-                r = load_records(m, &any_record);
+                r = load_records(m);
         if (r < 0)
                 goto out;
         /* Autostart once per boot: RUN_DIR is emptied at boot, so a restarted vnetd leaves
@@ -759,7 +757,7 @@ int manager_start(struct manager *m)
                 if (m->nets[i]->state == NET_RUNNING)
                         mgr_ports_converge(m, m->nets[i]);
         if (first_start) {
-                r = vnet_write_file_atomic(marker, "", 0, 0644);
+                r = vnet_write_file(marker, "", 0, 0644, 0);
                 if (r < 0)
                         log_warning("cannot write %s: %s", marker, strerror(-r));
         }

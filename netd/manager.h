@@ -115,8 +115,7 @@ json_t *manager_port_json(struct manager *m, const char *ifname);
 json_t *manager_ports_json(struct manager *m, const char *network, struct mgr_error *e);
 
 /* A link changed or went away (rtnetlink); keeps ports in step with the kernel. */
-void manager_link_event(struct manager *m, int ifindex, const char *ifname, bool deleted,
-                        int master, bool carrier);
+void manager_link_event(struct manager *m, int ifindex, bool deleted, int master, bool carrier);
 /* Link events were lost: re-reads the state of every port from the kernel. */
 void manager_link_resync(struct manager *m);
 

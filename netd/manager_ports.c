@@ -141,7 +141,6 @@ static void release(struct manager *m, struct port *pt, const char *why)
 {
         log_info("port %s of network %s released: %s", pt->p.ifname, pt->p.network, why);
         ports_remove(m->ports, pt);
-        (void)m;
 }
 
 void mgr_ports_converge(struct manager *m, struct net *n)
@@ -801,8 +800,7 @@ int manager_open_tap(struct manager *m, const char *bridge, bool vnet_hdr,
         return 0;
 }
 
-void manager_link_event(struct manager *m, int ifindex, const char *ifname, bool deleted,
-                        int master, bool carrier)
+void manager_link_event(struct manager *m, int ifindex, bool deleted, int master, bool carrier)
 {
         struct port *pt = ports_find_index(m->ports, ifindex);
         struct net *n;
@@ -836,7 +834,6 @@ void manager_link_event(struct manager *m, int ifindex, const char *ifname, bool
         }
         if (info.master == n->ifindex)
                 return;
-        (void)ifname;
         log_warning("port %s was taken off bridge %s; putting it back", pt->p.ifname,
                     n->def.bridge);
         r = enslave(m, n, pt, ifindex);
@@ -854,10 +851,9 @@ void manager_link_resync(struct manager *m)
 
                 if (pt->ifindex > 0) {
                         if (vnet_link_get_index(m->link, pt->ifindex, &info) == 0)
-                                manager_link_event(m, pt->ifindex, info.name, false, info.master,
-                                                   info.carrier);
+                                manager_link_event(m, pt->ifindex, false, info.master, info.carrier);
                         else
-                                manager_link_event(m, pt->ifindex, NULL, true, 0, false);
+                                manager_link_event(m, pt->ifindex, true, 0, false);
                 }
                 if (ports_count(m->ports) == before)
                         i++;

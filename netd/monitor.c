@@ -26,7 +26,6 @@ static int on_msg(struct nl_msg *msg, void *arg)
         struct nlmsghdr *nlh = nlmsg_hdr(msg);
         struct nlattr *tb[IFLA_MAX + 1];
         struct ifinfomsg *ifi;
-        const char *name = NULL;
         int master = 0;
 
         if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
@@ -38,11 +37,9 @@ static int on_msg(struct nl_msg *msg, void *arg)
          * stays. Only the generic family speaks of links as such. */
         if (ifi->ifi_family != AF_UNSPEC)
                 return NL_OK;
-        if (tb[IFLA_IFNAME])
-                name = nla_get_string(tb[IFLA_IFNAME]);
         if (tb[IFLA_MASTER])
                 master = (int)nla_get_u32(tb[IFLA_MASTER]);
-        manager_link_event(mon->m, ifi->ifi_index, name, nlh->nlmsg_type == RTM_DELLINK, master,
+        manager_link_event(mon->m, ifi->ifi_index, nlh->nlmsg_type == RTM_DELLINK, master,
                            (ifi->ifi_flags & IFF_LOWER_UP) != 0);
         return NL_OK;
 }
