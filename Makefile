@@ -12,6 +12,7 @@ UNITDIR    ?= /lib/systemd/system
 SYSUSERSDIR ?= /usr/lib/sysusers.d
 TMPFILESDIR ?= /usr/lib/tmpfiles.d
 INITDIR    ?= /etc/init.d
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 
 CC       ?= cc
 SANITIZE ?= 0
@@ -126,6 +127,8 @@ install: all
 	install -d $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
 	install -m 0644 contrib/systemd/vnet.sysusers $(DESTDIR)$(SYSUSERSDIR)/vnet.conf
 	install -m 0644 contrib/systemd/vnet.tmpfiles $(DESTDIR)$(TMPFILESDIR)/vnet.conf
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 contrib/bash-completion/vnetctl $(DESTDIR)$(BASHCOMPDIR)/vnetctl
 
 # For systems without systemd: an init script (vnetd daemonizes and writes its pid file).
 install-sysv: install
