@@ -91,6 +91,8 @@ int dnsmasq_paths(const char *run_dir, const char *state_dir, const char *name,
                     (int)sizeof(p->pid) ||
             snprintf(p->hosts, sizeof(p->hosts), "%s/dnsmasq/%s.hosts", run_dir, name) >=
                     (int)sizeof(p->hosts) ||
+            snprintf(p->opts, sizeof(p->opts), "%s/dnsmasq/%s.opts", run_dir, name) >=
+                    (int)sizeof(p->opts) ||
             snprintf(p->leases, sizeof(p->leases), "%s/dnsmasq/%s.leases", state_dir, name) >=
                     (int)sizeof(p->leases))
                 return -ENAMETOOLONG;
@@ -128,7 +130,7 @@ int dnsmasq_sup_new(struct loop *l, const char *run_dir, const char *state_dir,
                 r = -ENAMETOOLONG;
                 goto fail;
         }
-        /* 0755: dnsmasq re-reads the hosts file after dropping root. */
+        /* 0755: dnsmasq re-reads the hosts and options files after dropping root. */
         r = vnet_mkdir_p(s->conf_dir, 0755);
         if (r < 0)
                 goto fail;
@@ -680,8 +682,8 @@ int dnsmasq_start_async(struct dnsmasq_sup *s, const char *name,
         struct vnet_dnsmasq_conf cc = *c;
         struct dnsmasq_paths p;
         struct dnsmasq *d;
-        char *conf = NULL, *hosts = NULL;
-        bool created = false, hosts_same;
+        char *conf = NULL, *hosts = NULL, *opts = NULL;
+        bool created = false, hosts_same, opts_same;
         int r;
 
         /* The name becomes file names: checked here too, not only in the model. */
@@ -694,10 +696,14 @@ int dnsmasq_start_async(struct dnsmasq_sup *s, const char *name,
         cc.pid_file = p.pid;
         cc.lease_file = p.leases;
         cc.hosts_file = p.hosts;
+        cc.opts_file = p.opts;
         r = vnet_dnsmasq_conf_render(&cc, &conf, e);
         if (r < 0)
                 goto out;
         r = vnet_dnsmasq_hosts_render(cc.dhcp, &cc.ipv4, &hosts, e);
+        if (r < 0)
+                goto out;
+        r = vnet_dnsmasq_opts_render(&cc, &opts, e);
         if (r < 0)
                 goto out;
 
@@ -724,13 +730,22 @@ int dnsmasq_start_async(struct dnsmasq_sup *s, const char *name,
         }
 
         hosts_same = file_equals(p.hosts, hosts);
+        opts_same = file_equals(p.opts, opts);
+        /* Reservations and the mode live in the files dnsmasq re-reads on SIGHUP: when only
+         * they differ, the process stays and keeps answering. Each file is replaced whole,
+         * then one signal for both. */
         if (d->pidfd >= 0 && file_equals(p.conf, conf)) {
-                r = 0;
-                if (!hosts_same) {
-                        r = vnet_write_file(p.hosts, hosts, strlen(hosts), 0644, 0);
-                        if (r == 0)
-                                r = signal_hup(d);
-                }
+                int r2 = 0;
+
+                r = hosts_same ? 0 : vnet_write_file(p.hosts, hosts, strlen(hosts), 0644, 0);
+                if (!opts_same)
+                        r2 = vnet_write_file(p.opts, opts, strlen(opts), 0644, 0);
+                r = r < 0 ? r : r2;
+                /* Also after a failed write, which leaves its file as it was: the other file
+                 * may be new. */
+                if (!hosts_same || !opts_same)
+                        r2 = signal_hup(d);
+                r = r < 0 ? r : r2;
                 goto out;
         }
         r = watch_pid_files(s);
@@ -753,6 +768,11 @@ int dnsmasq_start_async(struct dnsmasq_sup *s, const char *name,
                 if (r < 0)
                         goto out;
         }
+        if (!opts_same) {
+                r = vnet_write_file(p.opts, opts, strlen(opts), 0644, 0);
+                if (r < 0)
+                        goto out;
+        }
         created = false; /* from here on it is supervised, also when the start fails */
         /* A start supersedes one still pending: its caller learns this one's outcome. */
         d->pending = false;
@@ -772,6 +792,7 @@ out:
                 instance_free(d);
         free(conf);
         free(hosts);
+        free(opts);
         return r;
 }
 
@@ -859,6 +880,8 @@ int dnsmasq_stop(struct dnsmasq_sup *s, const char *name)
         r2 = vnet_unlink(d->paths.pid);
         r = r < 0 ? r : r2;
         r2 = vnet_unlink(d->paths.hosts);
+        r = r < 0 ? r : r2;
+        r2 = vnet_unlink(d->paths.opts);
         r = r < 0 ? r : r2;
         instance_free(d);
         /* It may have been the last pending start. */

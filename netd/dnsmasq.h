@@ -10,9 +10,11 @@
  *   RUN_DIR/dnsmasq/NAME.pid     written by dnsmasq once its sockets are bound: readiness,
  *                                and how the next vnetd finds it
  *   RUN_DIR/dnsmasq/NAME.hosts   static reservations, re-read on SIGHUP
+ *   RUN_DIR/dnsmasq/NAME.opts    DHCP options that follow the mode (the router), re-read on
+ *                                SIGHUP
  *   STATE_DIR/dnsmasq/NAME.leases  dnsmasq's lease database; never touched here
- * dnsmasq drops root for "nobody" after start-up and then re-reads the hosts file as that
- * user: RUN_DIR must be searchable by others (0755, as vnetd makes it). */
+ * dnsmasq drops root for "nobody" after start-up and then re-reads the hosts and options
+ * files as that user: RUN_DIR must be searchable by others (0755, as vnetd makes it). */
 #pragma once
 
 #include <limits.h>
@@ -30,6 +32,7 @@ struct dnsmasq_paths {
         char conf[PATH_MAX];
         char pid[PATH_MAX];
         char hosts[PATH_MAX];
+        char opts[PATH_MAX];
         char leases[PATH_MAX];
 };
 
@@ -57,13 +60,14 @@ int dnsmasq_sup_new(struct loop *l, const char *run_dir, const char *state_dir,
  * until the next vnetd starts it. */
 void dnsmasq_sup_free(struct dnsmasq_sup *s);
 
-/* Makes network @name's dnsmasq run with the configuration @c (its pid_file, lease_file and
- * hosts_file are ignored: the supervisor's own paths, dnsmasq_paths(), are used) and returns
- * once it is ready to answer (its pid file written, which dnsmasq does after binding its
- * sockets). Idempotent, and how adoption works: when a dnsmasq of this network already runs
+/* Makes network @name's dnsmasq run with the configuration @c (its pid_file, lease_file,
+ * hosts_file and opts_file are ignored: the supervisor's own paths, dnsmasq_paths(), are
+ * used) and returns once it is ready to answer (its pid file written, which dnsmasq does
+ * after binding its sockets). Idempotent, and how adoption works: when a dnsmasq of this network already runs
  * (watched by this supervisor, or found through the pid file and /proc/PID/cmdline), it is
- * kept if its configuration is the one @c renders, sent SIGHUP if only the reservations
- * differ, and replaced (stop, start) otherwise.
+ * kept if its configuration is the one @c renders, sent SIGHUP if only the reservations or
+ * the options that follow the mode differ (a mode change), and replaced (stop, start)
+ * otherwise.
  * Returns 0; -EINVAL with @e filled for a bad @c; -ESRCH when dnsmasq exited before it was
  * ready (why: dnsmasq_status().last_exit); -ETIMEDOUT when it was not ready within 5 s; or
  * another -errno (files, spawning). After -ESRCH, -ETIMEDOUT or a spawn failure the instance
@@ -94,9 +98,10 @@ int dnsmasq_wait_ready(struct dnsmasq_sup *s, dnsmasq_ready_fn fn, void *userdat
 int dnsmasq_reload_hosts(struct dnsmasq_sup *s, const char *name, const struct vnet_dhcp *d,
                          const struct vnet_ipv4 *net, struct vnet_err *e);
 
-/* SIGTERM, up to 1 s for it to exit, then SIGKILL; reaps it; removes the configuration, pid
- * and hosts files (the lease file stays). Returns 0, -ENOENT for a network not started here,
- * or -errno if the process could not be made to exit (then the instance is kept). */
+/* SIGTERM, up to 1 s for it to exit, then SIGKILL; reaps it; removes the configuration, pid,
+ * hosts and options files (the lease file stays). Returns 0, -ENOENT for a network not
+ * started here, or -errno if the process could not be made to exit (then the instance is
+ * kept). */
 int dnsmasq_stop(struct dnsmasq_sup *s, const char *name);
 
 /* 0 and @st filled, or -ENOENT. */

@@ -7,8 +7,8 @@
 # lease list with the name the guest sent, names resolved by the gateway (NAME.DOMAIN and bare
 # NAME; other names fail at once without forwarders, go to the forwarder with one: a second
 # dnsmasq in the uplink namespace, never a real upstream), dnsmasq's supervision (kill -9 ->
-# restarted at once; reservation changes keep the process; stop reaps it; a vnetd restart
-# adopts it), detach releasing the lease, dnsmasq bound to its bridge only, and bad input
+# restarted at once; reservation changes and mode changes keep the process, and the router
+# follows the mode; stop reaps it; a vnetd restart adopts it), detach releasing the lease, dnsmasq bound to its bridge only, and bad input
 # refused with one line and nothing changed.
 . "$(dirname "$0")/lib.sh"
 
@@ -248,6 +248,31 @@ check "... and its name resolves" [ "$(lookup delta.lab.test g1 10.30.1.1)" = 10
 vnetctl host del a --mac $M6 >/dev/null || die "host del delta"
 check "host del: same dnsmasq pid" [ "$(dns_pid a)" = "$PA" ]
 check "host del: gone from hosts" hasnt "$(vnetctl hosts a)" "$M6"
+
+# --- mode changes: same process, the router follows the mode ---
+# The router is in the options file dnsmasq re-reads on SIGHUP; the configuration does not
+# depend on the mode, so to isolated and back is a rewrite and a signal, never a restart.
+conf_a=$(cat "$T/run/dnsmasq/a.conf")
+t0=$(now)
+vnetctl mode a isolated >/dev/null || die "mode a isolated"
+log "mode a isolated: $((($(now) - t0) / 1000)) ms"
+check "mode isolated: same dnsmasq pid" eval '[ "$(dns_pid a)" = "$PA" ] && alive "$PA"'
+check "mode isolated: dnsmasq's configuration unchanged" \
+	[ "$(cat "$T/run/dnsmasq/a.conf")" = "$conf_a" ]
+L2=$(dhcp g2) || die "g2: no lease in isolated mode"
+log "g2 (a isolated): $L2"
+check "mode isolated: the lease has no router" [ -z "$(val "$L2" router)" ]
+check "mode isolated: still the reserved address, the gateway as DNS server" \
+	[ "$(val "$L2" ip)/$(val "$L2" dns)" = 10.30.1.20/10.30.1.1 ]
+t0=$(now)
+vnetctl mode a nat >/dev/null || die "mode a nat"
+log "mode a nat: $((($(now) - t0) / 1000)) ms"
+check "back to nat: same dnsmasq pid" eval '[ "$(dns_pid a)" = "$PA" ] && alive "$PA"'
+L2=$(dhcp g2) || die "g2: no lease back in nat mode"
+log "g2 (a nat again): $L2"
+check "back to nat: the lease has the gateway as router" [ "$(val "$L2" router)" = 10.30.1.1 ]
+check "mode changes: no restart counted, none logged" \
+	eval '[ "$(field a .dnsmasq.restarts)" = 1 ] && ! grep -q "network a: dnsmasq configuration changed" "$T/vnetd.log"'
 
 # --- bad input: one line naming the field, nothing changed ---
 conf_before=$(cat "$T/etc/networks/a.conf")

@@ -632,7 +632,7 @@ static void golden(void **state)
                 struct vnet_ipv4 n = net(g->gw, g->prefix);
                 struct vnet_dhcp d;
                 struct vnet_err e = { 0 };
-                char pid[128], leases[128], hostsf[128], *text = NULL;
+                char pid[128], leases[128], hostsf[128], optsf[128], *text = NULL;
 
                 assert_int_equal(vnet_dhcp_init_defaults(&d, g->name, &n), 0);
                 if (g->tweak)
@@ -640,10 +640,11 @@ static void golden(void **state)
                 snprintf(pid, sizeof(pid), "/run/vnet/dnsmasq/%s.pid", g->name);
                 snprintf(leases, sizeof(leases), "/var/lib/vnet/dnsmasq/%s.leases", g->name);
                 snprintf(hostsf, sizeof(hostsf), "/run/vnet/dnsmasq/%s.hosts", g->name);
+                snprintf(optsf, sizeof(optsf), "/run/vnet/dnsmasq/%s.opts", g->name);
                 struct vnet_dnsmasq_conf c = {
                         .network = g->name, .bridge = g->bridge, .mode = g->mode, .ipv4 = n,
                         .mtu = g->mtu, .dhcp = &d, .pid_file = pid, .lease_file = leases,
-                        .hosts_file = hostsf,
+                        .hosts_file = hostsf, .opts_file = optsf,
                 };
                 if (vnet_dnsmasq_conf_render(&c, &text, &e) != 0)
                         fail_msg("%s: %s: %s", g->name, e.field, e.message);
@@ -656,6 +657,57 @@ static void golden(void **state)
                 else
                         assert_string_equal(text, "");
                 free(text);
+                text = NULL;
+                /* Rendered also with DHCP off, but read only with it on. */
+                assert_int_equal(vnet_dnsmasq_opts_render(&c, &text, &e), 0);
+                if (d.enabled)
+                        compare_golden(g->name, "opts", text);
+                free(text);
+        }
+}
+
+/* The mode is in the options file only: the configuration of a network is the same text
+ * in every mode, which is what keeps its dnsmasq across a mode change (a SIGHUP, not a
+ * restart). */
+static void conf_same_in_every_mode(void **state)
+{
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                const struct golden_case *g = &cases[i];
+                struct vnet_ipv4 n = net(g->gw, g->prefix);
+                struct vnet_dhcp d;
+                struct vnet_err e = { 0 };
+                char *first = NULL, *text = NULL, *opts[_VNET_MODE_MAX] = { 0 };
+
+                assert_int_equal(vnet_dhcp_init_defaults(&d, g->name, &n), 0);
+                if (g->tweak)
+                        g->tweak(&d, &n);
+                struct vnet_dnsmasq_conf c = {
+                        .network = g->name, .bridge = g->bridge, .ipv4 = n, .mtu = g->mtu,
+                        .dhcp = &d, .pid_file = "/run/p", .lease_file = "/var/l",
+                        .hosts_file = "/run/h", .opts_file = "/run/o",
+                };
+                for (int m = 0; m < _VNET_MODE_MAX; m++) {
+                        c.mode = (enum vnet_mode)m;
+                        assert_int_equal(vnet_dnsmasq_conf_render(&c, &text, &e), 0);
+                        assert_null(strstr(text, "option:router"));
+                        if (!first)
+                                first = text;
+                        else if (strcmp(first, text) != 0)
+                                fail_msg("%s: the configuration differs in mode %s", g->name,
+                                         vnet_mode_to_string(c.mode));
+                        else
+                                free(text);
+                        text = NULL;
+                        assert_int_equal(vnet_dnsmasq_opts_render(&c, &opts[m], &e), 0);
+                }
+                /* ... and the options file does follow the mode. */
+                assert_string_not_equal(opts[VNET_MODE_ISOLATED], opts[VNET_MODE_NAT]);
+                assert_string_equal(opts[VNET_MODE_NAT], opts[VNET_MODE_ROUTED]);
+                assert_string_equal(opts[VNET_MODE_NAT], opts[VNET_MODE_OPEN]);
+                for (int m = 0; m < _VNET_MODE_MAX; m++)
+                        free(opts[m]);
+                free(first);
         }
 }
 
@@ -671,29 +723,36 @@ static void conf_invariants(void **state)
         struct vnet_dnsmasq_conf c = {
                 .network = "default", .bridge = "virbr0", .mode = VNET_MODE_NAT, .ipv4 = n,
                 .mtu = 1500, .dhcp = &d, .pid_file = "/run/p", .lease_file = "/var/l",
-                .hosts_file = "/run/h",
+                .hosts_file = "/run/h", .opts_file = "/run/o",
         };
         assert_int_equal(vnet_dnsmasq_conf_render(&c, &text, &e), 0);
         const char *must[] = { "\nkeep-in-foreground\n", "\ninterface=virbr0\n",
                                "\nexcept-interface=lo\n", "\nbind-dynamic\n", "\nno-hosts\n",
                                "\nno-resolv\n", "\ndomain=default\n", "\nlocal=/default/\n",
                                "\ndhcp-range=192.168.122.2,192.168.122.254,255.255.255.0,3600\n",
-                               "\ndhcp-option=option:router,192.168.122.1\n", "\nno-ping\n",
-                               "\ndhcp-rapid-commit\n", "\ndhcp-authoritative\n",
-                               "\ndhcp-leasefile=/var/l\n", "\ndhcp-hostsfile=/run/h\n",
+                               "\nno-ping\n", "\ndhcp-rapid-commit\n",
+                               "\ndhcp-authoritative\n", "\ndhcp-leasefile=/var/l\n",
+                               "\ndhcp-hostsfile=/run/h\n", "\ndhcp-optsfile=/run/o\n",
                                "\npid-file=/run/p\n" };
         for (size_t i = 0; i < sizeof(must) / sizeof(must[0]); i++)
                 if (!strstr(text, must[i]))
                         fail_msg("missing %s", must[i] + 1);
         assert_null(strstr(text, "\nserver="));
         assert_null(strstr(text, "option:mtu"));
+        /* The router is the options file's (see conf_same_in_every_mode). */
+        assert_null(strstr(text, "option:router"));
         /* Nothing points dnsmasq at the host's own files. */
         assert_null(strstr(text, "=/etc"));
         free(text);
 
+        /* The options file: dhcp-option values, one a line, no "dhcp-option=" prefix. */
+        assert_int_equal(vnet_dnsmasq_opts_render(&c, &text, &e), 0);
+        assert_non_null(strstr(text, "\noption:router,192.168.122.1\n"));
+        assert_null(strstr(text, "dhcp-option="));
+        free(text);
         c.mode = VNET_MODE_ISOLATED;
-        assert_int_equal(vnet_dnsmasq_conf_render(&c, &text, &e), 0);
-        assert_non_null(strstr(text, "\ndhcp-option=option:router\n"));
+        assert_int_equal(vnet_dnsmasq_opts_render(&c, &text, &e), 0);
+        assert_non_null(strstr(text, "\noption:router\n"));
         assert_null(strstr(text, "option:router,"));
         free(text);
 }
@@ -710,14 +769,19 @@ static void conf_refusals(void **state)
         good = (struct vnet_dnsmasq_conf){
                 .network = "default", .bridge = "virbr0", .mode = VNET_MODE_NAT, .ipv4 = n,
                 .mtu = 1500, .dhcp = &d, .pid_file = "/run/p", .lease_file = "/var/l",
-                .hosts_file = "/run/h",
+                .hosts_file = "/run/h", .opts_file = "/run/o",
         };
 
+/* Refused by both renderers: the options file is checked as the configuration is. */
 #define REFUSED(field)                                                                          \
         do {                                                                                    \
                 memset(&e, 0, sizeof(e));                                                       \
                 text = NULL;                                                                    \
                 assert_int_equal(vnet_dnsmasq_conf_render(&c, &text, &e), -EINVAL);             \
+                assert_null(text);                                                              \
+                assert_field(&e, field);                                                        \
+                memset(&e, 0, sizeof(e));                                                       \
+                assert_int_equal(vnet_dnsmasq_opts_render(&c, &text, &e), -EINVAL);             \
                 assert_null(text);                                                              \
                 assert_field(&e, field);                                                        \
                 c = good;                                                                       \
@@ -765,6 +829,12 @@ static void conf_refusals(void **state)
         REFUSED("hosts-file");
         c.hosts_file = "/run/\xc3\xa9";
         REFUSED("hosts-file");
+        c.opts_file = NULL;
+        REFUSED("opts-file");
+        c.opts_file = "/run/o,tag:x";
+        REFUSED("opts-file");
+        c.opts_file = "run/o";
+        REFUSED("opts-file");
 
         /* The DHCP settings are validated again here, against this network. */
         struct vnet_dhcp bad = d;
@@ -793,7 +863,7 @@ static void conf_refusals(void **state)
         off.enabled = false;
         c = good;
         c.dhcp = &off;
-        c.lease_file = c.hosts_file = NULL;
+        c.lease_file = c.hosts_file = c.opts_file = NULL;
         text = NULL;
         assert_int_equal(vnet_dnsmasq_conf_render(&c, &text, &e), 0);
         assert_null(strstr(text, "dhcp-"));
@@ -819,6 +889,7 @@ int main(void)
                 cmocka_unit_test(defaults),     cmocka_unit_test(host_table),
                 cmocka_unit_test(validation),   cmocka_unit_test(golden),
                 cmocka_unit_test(conf_invariants), cmocka_unit_test(conf_refusals),
+                cmocka_unit_test(conf_same_in_every_mode),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
