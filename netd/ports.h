@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The port registry: every guest port reservation on the host, one file each in
- * STATE_DIR/ports (written before the kernel is touched), and the guest MACs they hold. */
+/* The port registry: every guest port reservation on the host, kept in a journal,
+ * STATE_DIR/ports.journal (written before the kernel is touched), and the guest MACs they
+ * hold. */
 #pragma once
 
 #include <jansson.h>
@@ -21,7 +22,8 @@ struct ports;
 int ports_new(const char *state_dir, struct ports **ret);
 void ports_free(struct ports *ps);
 
-/* Reads every reservation file; invalid ones are logged and skipped. */
+/* Replays the journal (and the file-per-port directory of older vnetd, which it then
+ * removes) and compacts it; invalid records are logged and skipped. */
 int ports_load(struct ports *ps);
 
 size_t ports_count(const struct ports *ps);
@@ -37,9 +39,9 @@ bool ports_mac_used(struct ports *ps, const uint8_t mac[6], const struct port *e
  * next candidate is taken while another port holds one. */
 void ports_mac_for(struct ports *ps, const char *network, const char *ifname, uint8_t mac[6]);
 
-/* Records a new reservation (file first) and returns it. */
+/* Records a new reservation (journal first) and returns it. */
 int ports_add(struct ports *ps, const struct vnet_port *p, struct port **ret);
-/* Rewrites the reservation's file after a change of @pt->p. */
+/* Records a change of @pt->p. */
 int ports_save(struct ports *ps, struct port *pt);
-/* Forgets the reservation and removes its file; @pt is freed. */
+/* Forgets the reservation (in the journal too); @pt is freed. */
 int ports_remove(struct ports *ps, struct port *pt);

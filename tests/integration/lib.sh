@@ -154,6 +154,17 @@ expect_fail() {
 	echo "$err"
 }
 
+# reservations: the port reservations vnetd has recorded in $T/lib/ports.journal, as
+# "IFNAME NETWORK" lines: the journal replayed (a later line of an ifname replaces it).
+reservations() {
+	[ -f "$T/lib/ports.journal" ] || return 0
+	jq -rn 'reduce inputs as $r ({};
+		if $r.port then .[$r.port.ifname] = $r.port.network
+		elif $r.removed then del(.[$r.removed]) else . end) |
+		to_entries[] | "\(.key) \(.value)"' "$T/lib/ports.journal"
+}
+# reserved IFNAME: whether vnetd has a reservation of IFNAME on record
+reserved() { reservations | grep -q "^$1 "; }
 assert_eq() { [ "$1" = "$2" ] || die "${3:-value}: expected '$2', got '$1'"; }
 assert_contains() {
 	case "$1" in *"$2"*) ;; *) die "${3:-output}: '$2' not in: $1" ;; esac

@@ -20,7 +20,7 @@ bad() { BAD+=("$*"); }
 
 # consistent WHAT: vnetctl, files, links, rules and processes agree.
 consistent() {
-	local what=$1 list nftj links net state br mode ipv4 pid ifx ports p f name
+	local what=$1 list nftj links net state br mode ipv4 pid ifx ports p f name recorded
 	local -A running=() bridges=() known=() port_ok=()
 	local dns
 	BAD=()
@@ -28,6 +28,7 @@ consistent() {
 	list=$(vnetctl --json list) || die "$what: vnetctl list failed"
 	nftj=$(in_host nft -j list table inet vnet) || die "$what: no table inet vnet"
 	links=$(in_host ip -d -j link show)
+	recorded=$(reservations)
 	# Elements of a map or set: "KEY TARGET" lines (TARGET the jump's chain, or "-").
 	elems() {
 		jq -r --arg s "$1" '.nftables[] | (.map // .set) | select(.name? == $s) | (.elem // [])[]
@@ -92,7 +93,7 @@ consistent() {
 			pst=$(jq -r --arg i "$p" '.[] | select(.ifname == $i) | .state' <<<"$ports")
 			master=$(jq -r --arg i "$p" 'map(select(.ifname == $i)) | .[0].master // "none"' <<<"$links")
 			kind=$(jq -r --arg i "$p" 'map(select(.ifname == $i)) | .[0].linkinfo.info_kind // "none"' <<<"$links")
-			[ -f "$T/lib/ports/$p.json" ] || bad "port $p of $net: no reservation file"
+			grep -q "^$p $net\$" <<<"$recorded" || bad "port $p of $net: no reservation"
 			if [ "$state" = running ]; then
 				[ "$kind" = tun ] && [ "$master" = "$br" ] ||
 					bad "port $p of $net (running): TAP is '$kind' on '$master', not a TAP on $br"
@@ -115,11 +116,9 @@ consistent() {
 		name=${name%.*}
 		[ -n "${running[$name]:-}" ] || bad "orphan dnsmasq file $f"
 	done
-	for f in "$T"/lib/ports/*.json; do
-		[ -e "$f" ] || continue
-		name=$(basename "$f" .json)
-		[ -n "${port_ok[$name]:-}" ] || bad "orphan reservation $f"
-	done
+	while read -r name _; do
+		[ -z "$name" ] || [ -n "${port_ok[$name]:-}" ] || bad "orphan reservation $name"
+	done <<<"$recorded"
 	for pid in $dns; do
 		name=$(tr '\0' '\n' <"/proc/$pid/cmdline" | sed -n 's|^--conf-file=.*/\([^/]*\)\.conf$|\1|p')
 		[ -n "${running[$name]:-}" ] &&

@@ -68,7 +68,7 @@ snapshot() {
 		echo "== $n"
 		vnetctl ports "$n"
 	done
-	ls "$T/lib/ports"
+	reservations
 }
 # refused FIELD DESCRIPTION COMMAND...: fails with one line on stderr that names FIELD, and
 # changes nothing.
@@ -141,7 +141,7 @@ assert_eq "$(lf "$P0" .linkinfo.info_data.multi_queue)" false "$P0 multiqueue"
 assert_eq "$(lf "$P0" .group)" "$BRA" "$P0 group"
 assert_eq "$(pfield a "$P0" .owner)" 0 "$P0 owner in ports --json"
 # The reservation is on disk (the checks that it goes rely on where it lives).
-[ -f "$T/lib/ports/$P0.json" ] || die "no reservation file $T/lib/ports/$P0.json"
+reserved "$P0" || die "no reservation of $P0 in $T/lib/ports.journal"
 
 log "attach --json with name, MAC, owner and group by id, 4 queues"
 j=$(vnetctl --json attach a --ifname tq0 --mac 52:54:00:0a:0b:0c --owner $OWNER --group $GROUP \
@@ -172,7 +172,7 @@ log "detach deletes a created TAP and its reservation"
 vnetctl detach a tq0 >/dev/null || die "detach tq0"
 exists tq0 && die "tq0 still exists after detach"
 no_port a tq0 || die "tq0 still listed after detach"
-[ -e "$T/lib/ports/tq0.json" ] && die "tq0's reservation file remains"
+reserved tq0 && die "tq0's reservation remains"
 
 log "MACs: allocated ones are unique; a name gets its MAC back"
 vnetctl create many --bridge vbr-many --mode isolated >/dev/null || die "create many"
@@ -197,7 +197,7 @@ assert_eq "$m2" "$m1" "MAC of keep0 after detach + attach"
 log "destroy removes a network's TAPs and reservations"
 vnetctl destroy many >/dev/null || die "destroy many"
 while read -r p _; do exists "$p" && die "$p remains after destroy"; done <"$T/many"
-grep -l '"network":"many"' "$T"/lib/ports/*.json 2>/dev/null && die "reservations of many remain"
+reservations | grep " many$" && die "reservations of many remain"
 expect_fail "ports of a destroyed network" vnetctl ports many >/dev/null
 
 # --- adopting an existing interface -------------------------------------------------------------
@@ -282,7 +282,7 @@ log "a TAP deleted by hand releases its port"
 vnetctl attach a --ifname gone0 >/dev/null || die "attach gone0"
 in_host ip link del gone0
 poll "gone0's port released" no_port a gone0
-[ -e "$T/lib/ports/gone0.json" ] && die "gone0's reservation file remains"
+reserved gone0 && die "gone0's reservation remains"
 log "a port taken off the bridge by hand is put back"
 in_host ip link set keep0 nomaster
 poll "keep0 back on vbr-a" on_bridge keep0 vbr-a
