@@ -88,15 +88,23 @@ fail:
         return r;
 }
 
-int vnet_tap_create(const struct vnet_tap_spec *s)
+int vnet_tap_create(const struct vnet_tap_spec *s, int *ifindex)
 {
+        unsigned idx = 0;
         int fd, r;
 
         r = tap_create_fd(s, true, &fd);
         if (r < 0)
                 return r;
+        /* While the fd holds it, the name is this TAP's. */
+        if (ifindex && (idx = if_nametoindex(s->ifname)) == 0) {
+                r = -errno;
+                (void)ioctl(fd, TUNSETPERSIST, 0UL);
+        }
         close(fd);
-        return 0;
+        if (r == 0 && ifindex)
+                *ifindex = (int)idx;
+        return r;
 }
 
 int vnet_tap_open_transient(const struct vnet_tap_spec *s, int *fd)

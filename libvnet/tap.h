@@ -29,8 +29,8 @@ void vnet_tap_mac(const uint8_t guest_mac[6], uint8_t tap_mac[6]);
  * thread's network namespace and closes its fd, so that the owner can open it by name later;
  * a multiqueue TAP then takes one queue per open with IFF_MULTI_QUEUE. -EEXIST if the name is
  * taken (by any interface), -EINVAL if neither owner nor group is set or queues is out of
- * range. On failure nothing is left behind. */
-int vnet_tap_create(const struct vnet_tap_spec *s);
+ * range. On failure nothing is left behind. @ifindex, if not NULL, gets the new TAP's index. */
+int vnet_tap_create(const struct vnet_tap_spec *s, int *ifindex);
 
 /* Creates like vnet_tap_create but keeps and returns the open fd (*fd, close-on-exec) instead
  * of closing it; the TAP is not persistent, so it disappears when the last fd is closed. For

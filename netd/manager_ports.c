@@ -3,6 +3,7 @@
  * reservation is written before the kernel is touched; the kernel follows. */
 #include <errno.h>
 #include <grp.h>
+#include <net/if.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,21 +121,25 @@ static int create_tap(struct manager *m, struct net *n, struct port *pt)
                 .group = pt->p.group >= 0 ? (gid_t)pt->p.group : (gid_t)-1,
                 .queues = pt->p.queues,
         };
-        struct vnet_link_info info;
-        int r;
+        struct vnet_port_link pl = { .master = n->ifindex, .mtu = n->def.mtu,
+                                     .group = (uint32_t)n->ifindex };
+        int ifindex = 0, r;
 
-        r = vnet_tap_create(&spec);
+        r = vnet_tap_create(&spec, &ifindex);
         if (r < 0)
                 return r;
-        r = vnet_link_get(m->link, pt->p.ifname, &info);
-        if (r == 0)
-                r = enslave(m, n, pt, info.ifindex);
+        /* A TAP just made is down, off any bridge, without carrier (no VMM holds it) and
+         * with a random MAC: all of it is set in one request, without asking first. */
+        vnet_tap_mac(pt->p.mac, pl.mac);
+        r = vnet_link_enslave(m->link, ifindex, &pl);
         if (r < 0) {
-                if (info.ifindex > 0)
-                        vnet_link_delete(m->link, info.ifindex);
+                vnet_link_delete(m->link, ifindex);
                 pt->ifindex = 0;
+                return r;
         }
-        return r;
+        pt->ifindex = ifindex;
+        pt->carrier = false;
+        return 0;
 }
 
 static void release(struct manager *m, struct port *pt, const char *why)
@@ -298,7 +303,6 @@ static struct net *running_net(struct manager *m, const char *name, struct mgr_e
 static int allocate_ifname(struct manager *m, char out[VNET_IFNAME_MAX + 1], struct mgr_error *e)
 {
         size_t n = ports_count(m->ports) + 1, cap = n + 1;
-        struct vnet_link_info info;
         bool *used = calloc(cap, sizeof(*used));
         int r = 0;
 
@@ -323,16 +327,12 @@ static int allocate_ifname(struct manager *m, char out[VNET_IFNAME_MAX + 1], str
                 snprintf(out, VNET_IFNAME_MAX + 1, "vnet%lu", k);
                 if (k >= cap && ports_find(m->ports, out))
                         continue;
-                r = vnet_link_get(m->link, out, &info);
-                if (r == -ENODEV) {
-                        r = 0;
-                        goto out;
-                }
-                if (r < 0) {
-                        r = mgr_fail(e, MGR_ERR_SYSTEM, -r, "ifname", "cannot look up %s: %s", out,
-                                     strerror(-r));
-                        goto out;
-                }
+                /* An ioctl, not a netlink round trip: only whether the name is taken. */
+                if (if_nametoindex(out) != 0)
+                        continue;
+                r = errno == ENODEV ? 0 : mgr_fail(e, MGR_ERR_SYSTEM, errno, "ifname",
+                                                   "cannot look up %s: %s", out, strerror(errno));
+                goto out;
         }
         r = mgr_fail(e, MGR_ERR_SYSTEM, ENOSPC, "ifname", "no free vnetN name");
 out:

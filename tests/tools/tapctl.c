@@ -221,7 +221,7 @@ static int bench_attach(struct vnet_link *l, const struct vnet_link_info *br, co
         snprintf(name, sizeof(name), "%s%d", prefix, i);
         s.ifname = name;
         vnet_tap_mac(guest, p.mac);
-        r = vnet_tap_create(&s);
+        r = vnet_tap_create(&s, NULL);
         if (r < 0)
                 return r;
         t1 = now_ms();
@@ -358,7 +358,7 @@ int main(int argc, char **argv)
                         r = -EINVAL;
                 spec.vnet_hdr = argv[6][0] == '1';
                 if (r == 0)
-                        r = vnet_tap_create(&spec);
+                        r = vnet_tap_create(&spec, NULL);
                 return r < 0 ? fail(verb, r) : 0;
         }
         if (strcmp(verb, "transient") == 0) {
