@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <stdbool.h>
 #include <sys/socket.h>
 #include <linux/if.h>
 #include <linux/rtnetlink.h>
@@ -13,12 +14,60 @@
 #include "log.h"
 #include "monitor.h"
 
+/* The latest event of one link in the messages read so far. */
+struct link_event {
+        int ifindex;
+        bool deleted;
+        int master;
+        bool carrier;
+};
+
 struct monitor {
         struct loop *loop;
         struct manager *m;
         struct nl_sock *sk;
         int fd;
+        /* Events are handled once the socket is drained, the latest of each link only: an
+         * attach announces a TAP first without its bridge, then on it, and only the state
+         * the link is in now should count (and cost a look at the link, if anything). */
+        struct link_event *pending;
+        size_t n_pending, cap_pending;
 };
+
+static void note(struct monitor *mon, const struct link_event *ev)
+{
+        struct link_event *v;
+
+        for (size_t i = 0; i < mon->n_pending; i++) {
+                if (mon->pending[i].ifindex == ev->ifindex) {
+                        mon->pending[i] = *ev;
+                        return;
+                }
+        }
+        if (mon->n_pending == mon->cap_pending) {
+                size_t cap = mon->cap_pending ? 2 * mon->cap_pending : 16;
+                v = realloc(mon->pending, cap * sizeof(*v));
+                if (!v) {
+                        /* Handle it now rather than lose it. */
+                        manager_link_event(mon->m, ev->ifindex, ev->deleted, ev->master,
+                                           ev->carrier);
+                        return;
+                }
+                mon->pending = v;
+                mon->cap_pending = cap;
+        }
+        mon->pending[mon->n_pending++] = *ev;
+}
+
+static void dispatch(struct monitor *mon)
+{
+        /* Handlers do not read the socket, so nothing is added while this runs. */
+        for (size_t i = 0; i < mon->n_pending; i++) {
+                const struct link_event *ev = &mon->pending[i];
+                manager_link_event(mon->m, ev->ifindex, ev->deleted, ev->master, ev->carrier);
+        }
+        mon->n_pending = 0;
+}
 
 static int on_msg(struct nl_msg *msg, void *arg)
 {
@@ -26,7 +75,7 @@ static int on_msg(struct nl_msg *msg, void *arg)
         struct nlmsghdr *nlh = nlmsg_hdr(msg);
         struct nlattr *tb[IFLA_MAX + 1];
         struct ifinfomsg *ifi;
-        int master = 0;
+        struct link_event ev = { 0 };
 
         if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
                 return NL_OK;
@@ -37,10 +86,12 @@ static int on_msg(struct nl_msg *msg, void *arg)
          * stays. Only the generic family speaks of links as such. */
         if (ifi->ifi_family != AF_UNSPEC)
                 return NL_OK;
+        ev.ifindex = ifi->ifi_index;
+        ev.deleted = nlh->nlmsg_type == RTM_DELLINK;
         if (tb[IFLA_MASTER])
-                master = (int)nla_get_u32(tb[IFLA_MASTER]);
-        manager_link_event(mon->m, ifi->ifi_index, nlh->nlmsg_type == RTM_DELLINK, master,
-                           (ifi->ifi_flags & IFF_LOWER_UP) != 0);
+                ev.master = (int)nla_get_u32(tb[IFLA_MASTER]);
+        ev.carrier = (ifi->ifi_flags & IFF_LOWER_UP) != 0;
+        note(mon, &ev);
         return NL_OK;
 }
 
@@ -59,12 +110,14 @@ static void on_readable(struct loop *l, int fd, uint32_t events, void *userdata)
                 /* Events were lost (the socket overran): look at every port afresh. */
                 if (r == -NLE_NOMEM || r == -NLE_MSG_OVERFLOW) {
                         log_warning("link events were lost; re-reading ports");
+                        dispatch(mon);
                         manager_link_resync(mon->m);
                         continue;
                 }
                 log_warning("link events: %s", nl_geterror(r));
                 break;
         }
+        dispatch(mon);
 }
 
 int monitor_new(struct loop *l, struct manager *m, struct monitor **ret)
@@ -112,5 +165,6 @@ void monitor_free(struct monitor *mon)
                 return;
         loop_del(mon->loop, mon->fd);
         nl_socket_free(mon->sk);
+        free(mon->pending);
         free(mon);
 }
