@@ -39,9 +39,12 @@
  * per datagram is enough and libnl needs no MSG_PEEK round trip. */
 #define LINK_RECV_BUF 65536
 
+struct ipv4_view;
+
 struct vnet_link {
         struct nl_sock *sk;
         struct nl_cb *cb;
+        struct ipv4_view *view; /* the host's IPv4 addresses and routes, for conflict checks */
 };
 
 enum link_wait {
@@ -229,10 +232,13 @@ fail:
         return r;
 }
 
+static void view_free(struct ipv4_view *v);
+
 void vnet_link_close(struct vnet_link *l)
 {
         if (!l)
                 return;
+        view_free(l->view);
         nl_cb_put(l->cb);
         nl_socket_free(l->sk);
         free(l);
@@ -386,6 +392,8 @@ int vnet_link_delete(struct vnet_link *l, int ifindex)
 {
         if (ifindex <= 0)
                 return -EINVAL;
+        /* Its routes go without a word from the kernel (see ipv4_view). */
+        vnet_link_note_down(l, ifindex);
         return link_delete(l, ifindex, NULL);
 }
 
@@ -799,87 +807,349 @@ out:
         return r;
 }
 
-/* The first IPv4 address or main-table route that overlaps the subnet in question. */
-struct conflict {
-        struct in_addr subnet;
-        unsigned prefix;
-        int ignore_ifindex;
-        bool found;
+/* ---- the host's IPv4 addresses and main-table routes, kept up to date ----
+ *
+ * A conflict check used to dump every address and route, and with a hundred networks most of
+ * what it read was vnet's own: each network up cost more than the last. The view is dumped
+ * once, then follows the kernel's address and route notifications (RTNLGRP_IPV4_IFADDR and
+ * _ROUTE on a socket of its own), which a check reads to the end first: every change made
+ * before the check is in the socket by then, so the view is exact when it is used.
+ *
+ * Two things send no notification, and make the next check dump again: the socket overran
+ * (ENOBUFS), or an interface that routes go through went down or away (IPv4 flushes such
+ * routes silently). vnetd tells the view of the second through vnet_link_note_down(), from its
+ * own deletions and from its link monitor. */
+
+#define VIEW_MAX_NH 8 /* next hops kept per route; a route with more keeps its first ones */
+
+struct v4_entry {
         bool is_route;
-        struct in_addr addr, gw;
-        unsigned addr_prefix;
+        struct in_addr addr; /* address, or route destination */
+        unsigned plen;
+        int ifindex;         /* address: its interface; route: see nh */
+        /* routes: what tells one from another, and its next hops' interfaces */
+        uint32_t priority;
+        uint8_t tos;
+        unsigned n_nh;
+        int nh[VIEW_MAX_NH];
         bool has_gw;
-        int ifindex;
+        struct in_addr gw;
 };
 
-static void conflict_addr(struct nl_object *obj, void *arg)
-{
-        struct conflict *c = arg;
-        struct rtnl_addr *a = (struct rtnl_addr *)obj;
-        struct in_addr local;
-        unsigned plen = (unsigned)rtnl_addr_get_prefixlen(a);
+static int route_dump(struct vnet_link *l, int (*parse)(struct nl_msg *, void *), void *userdata);
 
-        if (c->found || rtnl_addr_get_family(a) != AF_INET ||
-            rtnl_addr_get_ifindex(a) == c->ignore_ifindex ||
-            !nl_addr_get_ipv4(rtnl_addr_get_local(a), &local) ||
-            !vnet_ipv4_overlap(local, plen, c->subnet, c->prefix))
+struct ipv4_view {
+        struct nl_sock *sk;
+        bool stale; /* dump before the next use */
+        struct v4_entry *v;
+        size_t n, cap;
+        int error; /* while applying a batch */
+};
+
+static void view_free(struct ipv4_view *v)
+{
+        if (!v)
                 return;
-        c->found = true;
-        c->addr = local;
-        c->addr_prefix = plen;
-        c->ifindex = rtnl_addr_get_ifindex(a);
+        if (v->sk)
+                nl_socket_free(v->sk);
+        free(v->v);
+        free(v);
 }
 
-static void conflict_route(struct nl_object *obj, void *arg)
+static bool same_entry(const struct v4_entry *a, const struct v4_entry *b)
 {
-        struct conflict *c = arg;
-        struct rtnl_route *rt = (struct rtnl_route *)obj;
-        struct rtnl_nexthop *nh = NULL;
-        struct in_addr dst;
-        unsigned plen;
-        int n;
+        if (a->is_route != b->is_route || a->addr.s_addr != b->addr.s_addr || a->plen != b->plen)
+                return false;
+        if (!a->is_route)
+                return a->ifindex == b->ifindex;
+        return a->priority == b->priority && a->tos == b->tos && a->n_nh == b->n_nh &&
+               memcmp(a->nh, b->nh, a->n_nh * sizeof(a->nh[0])) == 0;
+}
 
-        /* Only what the main table routes: local/broadcast entries belong to addresses,
-         * which are checked as such; a default route would make every subnet a conflict. */
-        if (c->found || rtnl_route_get_family(rt) != AF_INET ||
-            rtnl_route_get_table(rt) != RT_TABLE_MAIN || rtnl_route_get_type(rt) != RTN_UNICAST ||
-            !nl_addr_get_ipv4(rtnl_route_get_dst(rt), &dst))
-                return;
-        plen = (unsigned)nl_addr_get_prefixlen(rtnl_route_get_dst(rt));
-        if (plen == 0 || !vnet_ipv4_overlap(dst, plen, c->subnet, c->prefix))
-                return;
-        /* A route counts unless every one of its next hops is on the ignored interface. */
-        n = rtnl_route_get_nnexthops(rt);
-        for (int i = 0; i < n && !nh; i++) {
-                struct rtnl_nexthop *h = rtnl_route_nexthop_n(rt, i);
-                if (!c->ignore_ifindex || rtnl_route_nh_get_ifindex(h) != c->ignore_ifindex)
-                        nh = h;
+/* A route that replaces another takes its place: same destination, TOS and metric. */
+static bool same_route_key(const struct v4_entry *a, const struct v4_entry *b)
+{
+        return a->is_route && b->is_route && a->addr.s_addr == b->addr.s_addr &&
+               a->plen == b->plen && a->priority == b->priority && a->tos == b->tos;
+}
+
+static void view_remove_if(struct ipv4_view *v, const struct v4_entry *e,
+                           bool (*match)(const struct v4_entry *, const struct v4_entry *))
+{
+        for (size_t i = 0; i < v->n;) {
+                if (match(&v->v[i], e))
+                        v->v[i] = v->v[--v->n];
+                else
+                        i++;
         }
-        if (n > 0 && !nh)
+}
+
+static void view_add(struct ipv4_view *v, const struct v4_entry *e)
+{
+        for (size_t i = 0; i < v->n; i++)
+                if (same_entry(&v->v[i], e))
+                        return;
+        if (v->n == v->cap) {
+                size_t cap = v->cap ? 2 * v->cap : 32;
+                struct v4_entry *nv = realloc(v->v, cap * sizeof(*nv));
+                if (!nv) {
+                        v->error = -ENOMEM;
+                        return;
+                }
+                v->v = nv;
+                v->cap = cap;
+        }
+        v->v[v->n++] = *e;
+}
+
+/* What the view keeps of an address: IPv4 ones. */
+static bool entry_of_addr(struct rtnl_addr *a, struct v4_entry *e)
+{
+        *e = (struct v4_entry){ .plen = (unsigned)rtnl_addr_get_prefixlen(a),
+                                .ifindex = rtnl_addr_get_ifindex(a) };
+        return rtnl_addr_get_family(a) == AF_INET &&
+               nl_addr_get_ipv4(rtnl_addr_get_local(a), &e->addr);
+}
+
+/* And of a route: what the main table routes. Local and broadcast entries belong to
+ * addresses, which are kept as such; a default route would make every subnet a conflict. */
+static bool entry_of_route(struct rtnl_route *rt, struct v4_entry *e)
+{
+        unsigned n;
+
+        *e = (struct v4_entry){ .is_route = true };
+        if (rtnl_route_get_family(rt) != AF_INET || rtnl_route_get_table(rt) != RT_TABLE_MAIN ||
+            rtnl_route_get_type(rt) != RTN_UNICAST ||
+            !nl_addr_get_ipv4(rtnl_route_get_dst(rt), &e->addr))
+                return false;
+        e->plen = (unsigned)nl_addr_get_prefixlen(rtnl_route_get_dst(rt));
+        if (e->plen == 0)
+                return false;
+        e->priority = rtnl_route_get_priority(rt);
+        e->tos = rtnl_route_get_tos(rt);
+        n = (unsigned)rtnl_route_get_nnexthops(rt);
+        for (unsigned i = 0; i < n && e->n_nh < VIEW_MAX_NH; i++) {
+                struct rtnl_nexthop *h = rtnl_route_nexthop_n(rt, (int)i);
+                e->nh[e->n_nh++] = rtnl_route_nh_get_ifindex(h);
+                if (i == 0)
+                        e->has_gw = nl_addr_get_ipv4(rtnl_route_nh_get_gateway(h), &e->gw);
+        }
+        return true;
+}
+
+struct view_msg {
+        struct ipv4_view *v;
+        int type;
+        bool replace;
+};
+
+static void view_apply(struct nl_object *obj, void *arg)
+{
+        struct view_msg *m = arg;
+        struct v4_entry e;
+
+        switch (m->type) {
+        case RTM_NEWADDR:
+        case RTM_DELADDR:
+                if (!entry_of_addr((struct rtnl_addr *)obj, &e))
+                        return;
+                break;
+        case RTM_NEWROUTE:
+        case RTM_DELROUTE:
+                if (!entry_of_route((struct rtnl_route *)obj, &e))
+                        return;
+                break;
+        default:
                 return;
-        c->found = true;
-        c->is_route = true;
-        c->addr = dst;
-        c->addr_prefix = plen;
-        c->ifindex = nh ? rtnl_route_nh_get_ifindex(nh) : 0;
-        c->has_gw = nh && nl_addr_get_ipv4(rtnl_route_nh_get_gateway(nh), &c->gw);
+        }
+        if (m->type == RTM_DELADDR || m->type == RTM_DELROUTE) {
+                view_remove_if(m->v, &e, same_entry);
+                return;
+        }
+        if (m->replace)
+                view_remove_if(m->v, &e, same_route_key);
+        view_add(m->v, &e);
 }
 
-static int conflict_parse_addr(struct nl_msg *msg, void *userdata)
+static int view_parse(struct nl_msg *msg, void *arg)
 {
-        return nlerr_to_errno(nl_msg_parse(msg, conflict_addr, userdata));
+        struct view_msg m = { .v = arg, .type = nlmsg_hdr(msg)->nlmsg_type,
+                              .replace = (nlmsg_hdr(msg)->nlmsg_flags & NLM_F_REPLACE) != 0 };
+
+        (void)nl_msg_parse(msg, view_apply, &m);
+        return m.v->error;
 }
 
-static int conflict_parse_route(struct nl_msg *msg, void *userdata)
+static int view_event(struct nl_msg *msg, void *arg)
 {
-        return nlerr_to_errno(nl_msg_parse(msg, conflict_route, userdata));
+        (void)view_parse(msg, arg);
+        return NL_OK;
+}
+
+static int view_open(struct ipv4_view **ret)
+{
+        struct ipv4_view *v = calloc(1, sizeof(*v));
+        int r = -ENOMEM;
+
+        if (!v)
+                return -ENOMEM;
+        v->stale = true;
+        v->sk = nl_socket_alloc();
+        if (!v->sk)
+                goto fail;
+        nl_socket_disable_seq_check(v->sk);
+        nl_socket_modify_cb(v->sk, NL_CB_VALID, NL_CB_CUSTOM, view_event, v);
+        r = nl_connect(v->sk, NETLINK_ROUTE);
+        if (r == 0)
+                r = nl_socket_add_memberships(v->sk, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE, 0);
+        if (r == 0)
+                r = nl_socket_set_nonblocking(v->sk);
+        if (r == 0)
+                r = nl_socket_set_buffer_size(v->sk, 1024 * 1024, 0);
+        if (r < 0) {
+                r = nlerr_to_errno(r);
+                goto fail;
+        }
+        *ret = v;
+        return 0;
+fail:
+        view_free(v);
+        return r;
+}
+
+/* Reads every notification queued; stale if some were lost. */
+static void view_drain(struct ipv4_view *v)
+{
+        for (;;) {
+                int r = nl_recvmsgs_default(v->sk);
+                if (r >= 0)
+                        continue;
+                if (r != -NLE_AGAIN)
+                        v->stale = true; /* overrun (ENOBUFS) or worse: dump again */
+                break;
+        }
+        if (v->error) {
+                v->error = 0;
+                v->stale = true;
+        }
+}
+
+static int view_dump(struct vnet_link *l, struct ipv4_view *v)
+{
+        int r = 0;
+
+        /* A dump that raced a change is incomplete; a few tries settle it. Notifications
+         * queued meanwhile are applied afterwards: adding what is there, or removing what is
+         * not, changes nothing. */
+        for (int attempt = 0; attempt < 3; attempt++) {
+                v->n = 0;
+                v->error = 0;
+                r = addr_dump(l, 0, view_parse, v);
+                if (r == 0)
+                        r = route_dump(l, view_parse, v);
+                if (r != -EAGAIN)
+                        break;
+        }
+        if (r == 0)
+                v->stale = false;
+        return r;
+}
+
+/* The view, up to date; NULL and -errno in *err if it cannot be made. */
+static struct ipv4_view *view_get(struct vnet_link *l, int *err)
+{
+        struct ipv4_view *v = l->view;
+
+        *err = 0;
+        if (!v) {
+                *err = view_open(&l->view);
+                if (*err < 0)
+                        return NULL;
+                v = l->view;
+        }
+        view_drain(v);
+        if (v->stale) {
+                *err = view_dump(l, v);
+                if (*err < 0)
+                        return NULL;
+                view_drain(v);
+                if (v->stale && (*err = view_dump(l, v)) < 0)
+                        return NULL;
+        }
+        return v;
+}
+
+void vnet_link_note_down(struct vnet_link *l, int ifindex)
+{
+        struct ipv4_view *v = l ? l->view : NULL;
+
+        if (!v)
+                return;
+        /* Routes through it may still be in the socket, not yet in the view. */
+        view_drain(v);
+        if (v->stale)
+                return;
+        for (size_t i = 0; i < v->n; i++) {
+                const struct v4_entry *e = &v->v[i];
+                for (unsigned k = 0; e->is_route && k < e->n_nh; k++) {
+                        if (e->nh[k] == ifindex) {
+                                v->stale = true;
+                                return;
+                        }
+                }
+        }
+}
+
+/* Whether @e overlaps the subnet and is not only on @ignore_ifindex. A route counts unless
+ * every one of its next hops is on the ignored interface. */
+static bool entry_conflicts(const struct v4_entry *e, struct in_addr subnet, unsigned prefix,
+                            int ignore_ifindex, int *dev)
+{
+        if (!vnet_ipv4_overlap(e->addr, e->plen, subnet, prefix))
+                return false;
+        if (!e->is_route) {
+                *dev = e->ifindex;
+                return e->ifindex != ignore_ifindex;
+        }
+        *dev = 0;
+        for (unsigned k = 0; k < e->n_nh; k++) {
+                if (!ignore_ifindex || e->nh[k] != ignore_ifindex) {
+                        *dev = e->nh[k];
+                        return true;
+                }
+        }
+        return e->n_nh == 0;
+}
+
+static void conflict_describe(struct vnet_link *l, const struct v4_entry *e, int ifindex,
+                              char *what, size_t what_len)
+{
+        struct vnet_link_info info;
+        char addr[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN + 5] = "", dev[32] = "";
+
+        inet_ntop(AF_INET, &e->addr, addr, sizeof(addr));
+        if (e->is_route && e->has_gw) {
+                memcpy(gw, " via ", 6);
+                inet_ntop(AF_INET, &e->gw, gw + 5, sizeof(gw) - 5);
+        }
+        if (ifindex > 0) {
+                if (vnet_link_get_index(l, ifindex, &info) == 0)
+                        snprintf(dev, sizeof(dev), "%s", info.name);
+                else
+                        snprintf(dev, sizeof(dev), "ifindex %d", ifindex);
+        }
+        if (!e->is_route)
+                snprintf(what, what_len, "address %s/%u on %s", addr, e->plen, dev);
+        else if (dev[0])
+                snprintf(what, what_len, "route %s/%u%s dev %s", addr, e->plen, gw, dev);
+        else
+                snprintf(what, what_len, "route %s/%u%s", addr, e->plen, gw);
 }
 
 static int route_dump(struct vnet_link *l, int (*parse)(struct nl_msg *, void *), void *userdata)
 {
         /* Only the main table, filtered by the kernel (strict checking is on): the local
-         * table holds two entries per address, which the callers skip anyway, and parsing
-         * them made every network's conflict check cost more than the last. A table with no
+         * table holds two entries per address, which the callers skip anyway. A table with no
          * route yet does not exist: -ENOENT, an empty answer. */
         struct rtmsg rtm = { .rtm_family = AF_INET, .rtm_type = RTN_UNICAST,
                              .rtm_table = RT_TABLE_MAIN };
@@ -896,57 +1166,30 @@ static int route_dump(struct vnet_link *l, int (*parse)(struct nl_msg *, void *)
         return r == -ENOENT ? 0 : r;
 }
 
-static void conflict_describe(struct vnet_link *l, const struct conflict *c, char *what,
-                              size_t what_len)
-{
-        struct vnet_link_info info;
-        char addr[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN + 5] = "", dev[32] = "";
-
-        inet_ntop(AF_INET, &c->addr, addr, sizeof(addr));
-        if (c->has_gw) {
-                memcpy(gw, " via ", 6);
-                inet_ntop(AF_INET, &c->gw, gw + 5, sizeof(gw) - 5);
-        }
-        if (c->ifindex > 0) {
-                if (vnet_link_get_index(l, c->ifindex, &info) == 0)
-                        snprintf(dev, sizeof(dev), "%s", info.name);
-                else
-                        snprintf(dev, sizeof(dev), "ifindex %d", c->ifindex);
-        }
-        if (!c->is_route)
-                snprintf(what, what_len, "address %s/%u on %s", addr, c->addr_prefix, dev);
-        else if (dev[0])
-                snprintf(what, what_len, "route %s/%u%s dev %s", addr, c->addr_prefix, gw, dev);
-        else
-                snprintf(what, what_len, "route %s/%u%s", addr, c->addr_prefix, gw);
-}
-
 int vnet_link_ipv4_conflict(struct vnet_link *l, struct in_addr subnet, unsigned prefix,
                             int ignore_ifindex, char *what, size_t what_len)
 {
-        struct conflict c;
-        int r = 0;
+        struct ipv4_view *v;
+        int r, dev = 0;
 
         if (prefix > 32)
                 return -EINVAL;
-        /* A dump that raced a change is incomplete; a few tries settle it. */
-        for (int attempt = 0; attempt < 3; attempt++) {
-                c = (struct conflict){
-                        .subnet = subnet, .prefix = prefix, .ignore_ifindex = ignore_ifindex,
-                };
-                r = addr_dump(l, 0, conflict_parse_addr, &c);
-                if (r == 0 && !c.found)
-                        r = route_dump(l, conflict_parse_route, &c);
-                if (r != -EAGAIN)
-                        break;
-        }
-        if (r < 0)
+        v = view_get(l, &r);
+        if (!v)
                 return r;
-        if (!c.found)
-                return 0;
-        if (what && what_len > 0)
-                conflict_describe(l, &c, what, what_len);
-        return 1;
+        /* Addresses first: they say more about what is in the way than their routes. */
+        for (int routes = 0; routes < 2; routes++) {
+                for (size_t i = 0; i < v->n; i++) {
+                        const struct v4_entry *e = &v->v[i];
+                        if (e->is_route != routes ||
+                            !entry_conflicts(e, subnet, prefix, ignore_ifindex, &dev))
+                                continue;
+                        if (what && what_len > 0)
+                                conflict_describe(l, e, dev, what, what_len);
+                        return 1;
+                }
+        }
+        return 0;
 }
 
 /* The first IPv4 address on, or main-table route through, one interface. */

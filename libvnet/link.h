@@ -85,6 +85,11 @@ int vnet_link_delete_group(struct vnet_link *l, uint32_t group);
 int vnet_link_ipv4_conflict(struct vnet_link *l, struct in_addr subnet, unsigned prefix,
                             int ignore_ifindex, char *what, size_t what_len);
 
+/* Interface @ifindex went down or away: IPv4 drops the routes through it without a
+ * notification, so the conflict check reads them afresh if it knew any. vnet_link_delete()
+ * says so itself; the link monitor tells of what others do. */
+void vnet_link_note_down(struct vnet_link *l, int ifindex);
+
 /* Whether interface @ifindex carries an IPv4 address or a main-table route (then it is some
  * host's uplink, not a guest's port): 1 with a description in @what, 0, or -errno. */
 int vnet_link_in_use(struct vnet_link *l, int ifindex, char *what, size_t what_len);

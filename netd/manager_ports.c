@@ -842,6 +842,11 @@ void manager_link_event(struct manager *m, int ifindex, bool deleted, int master
                           strerror(-r));
 }
 
+void manager_link_down(struct manager *m, int ifindex)
+{
+        vnet_link_note_down(m->link, ifindex);
+}
+
 void manager_link_resync(struct manager *m)
 {
         for (size_t i = 0; i < ports_count(m->ports);) {

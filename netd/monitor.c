@@ -20,6 +20,7 @@ struct link_event {
         bool deleted;
         int master;
         bool carrier;
+        bool went_down; /* down or deleted in any of the events read */
 };
 
 struct monitor {
@@ -40,7 +41,9 @@ static void note(struct monitor *mon, const struct link_event *ev)
 
         for (size_t i = 0; i < mon->n_pending; i++) {
                 if (mon->pending[i].ifindex == ev->ifindex) {
+                        bool down = mon->pending[i].went_down;
                         mon->pending[i] = *ev;
+                        mon->pending[i].went_down |= down;
                         return;
                 }
         }
@@ -49,6 +52,8 @@ static void note(struct monitor *mon, const struct link_event *ev)
                 v = realloc(mon->pending, cap * sizeof(*v));
                 if (!v) {
                         /* Handle it now rather than lose it. */
+                        if (ev->went_down)
+                                manager_link_down(mon->m, ev->ifindex);
                         manager_link_event(mon->m, ev->ifindex, ev->deleted, ev->master,
                                            ev->carrier);
                         return;
@@ -64,6 +69,8 @@ static void dispatch(struct monitor *mon)
         /* Handlers do not read the socket, so nothing is added while this runs. */
         for (size_t i = 0; i < mon->n_pending; i++) {
                 const struct link_event *ev = &mon->pending[i];
+                if (ev->went_down)
+                        manager_link_down(mon->m, ev->ifindex);
                 manager_link_event(mon->m, ev->ifindex, ev->deleted, ev->master, ev->carrier);
         }
         mon->n_pending = 0;
@@ -91,6 +98,10 @@ static int on_msg(struct nl_msg *msg, void *arg)
         if (tb[IFLA_MASTER])
                 ev.master = (int)nla_get_u32(tb[IFLA_MASTER]);
         ev.carrier = (ifi->ifi_flags & IFF_LOWER_UP) != 0;
+        /* Down now, and IFF_UP among the flags that changed: the kernel announces a new
+         * link, down, with every flag "changed" (~0), and that flushed nothing. */
+        ev.went_down = ev.deleted || (!(ifi->ifi_flags & IFF_UP) && (ifi->ifi_change & IFF_UP) &&
+                                      ifi->ifi_change != ~0u);
         note(mon, &ev);
         return NL_OK;
 }

@@ -199,6 +199,39 @@ vnetctl create fine --bridge vbr-fine --ipv4 10.80.0.1/24 >/dev/null ||
 	die "a subnet overlapping only the default route was refused"
 resnap
 
+log "the conflict check follows the host's changes (vnetd keeps a view of them)"
+in_host ip route del 10.70.0.0/16 || die "del the host route"
+vnetctl create x70 --bridge vbr-x70 --ipv4 10.70.5.1/24 >/dev/null ||
+	die "a subnet was refused after the route in its way was deleted"
+vnetctl destroy x70 >/dev/null || die "destroy x70"
+vnetctl create x70 --bridge vbr-x70 --ipv4 10.70.5.1/24 >/dev/null ||
+	die "the subnet of a network just destroyed was refused"
+vnetctl destroy x70 >/dev/null || die "destroy x70 again"
+in_host ip addr del 192.0.2.1/24 dev uplink0 || die "del the host address"
+vnetctl create x192 --bridge vbr-x192 --ipv4 192.0.2.129/25 >/dev/null ||
+	die "a subnet was refused after the address in its way was deleted"
+vnetctl destroy x192 >/dev/null || die "destroy x192"
+# IPv4 drops the routes through an interface that goes down, and says nothing of it
+# (a veth: this kernel may have no dummy interfaces).
+in_host ip link add dummyc type veth peer name dummyc1 || die "add dummyc"
+in_host ip link set dummyc1 up || die "dummyc1 up"
+in_host ip link set dummyc up || die "dummyc up"
+in_host ip route add 10.71.0.0/16 dev dummyc || die "add a route through dummyc"
+resnap
+refuse "--ipv4 inside a route through dummyc" ipv4 vnetctl create x --ipv4 10.71.1.1/24
+in_host ip link set dummyc down || die "dummyc down"
+[ -z "$(in_host ip route show 10.71.0.0/16)" ] || die "the kernel kept the route of a link down"
+vnetctl create x71 --bridge vbr-x71 --ipv4 10.71.1.1/24 >/dev/null ||
+	die "a subnet was refused after the link of the route in its way went down"
+vnetctl destroy x71 >/dev/null || die "destroy x71"
+in_host ip link set dummyc up || die "dummyc up again"
+in_host ip route add 10.71.0.0/16 dev dummyc || die "add the route again"
+in_host ip link del dummyc || die "del dummyc"
+vnetctl create x71 --bridge vbr-x71 --ipv4 10.71.1.1/24 >/dev/null ||
+	die "a subnet was refused after the link of the route in its way was deleted"
+vnetctl destroy x71 >/dev/null || die "destroy x71 again"
+resnap
+
 log "a network that exists"
 refuse "create base again" base vnetctl create base --bridge vbr-other --ipv4 10.90.0.1/24
 refuse "create iso again, same definition" iso vnetctl create iso --bridge vbr-iso --mode isolated
