@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The dnsmasq configurations in tests/golden/dnsmasq/ (which the unit test
 # test_dnsmasq_conf generates byte for byte) are ones dnsmasq itself accepts: each .conf
-# passes `dnsmasq --test`, and each line of a .hosts file passes as a dhcp-host= option
-# (dnsmasq reads the hosts file only when it runs, so --test alone would not look at it).
+# passes `dnsmasq --test`, each line of a .hosts file passes as a dhcp-host= option and each
+# line of an .opts file as a dhcp-option= (dnsmasq reads those files only when it runs, so
+# --test alone would not look at them).
 # Only parses files: no namespace, no network object, no dnsmasq left running.
 set -u
 cd "$(dirname "$0")/../.."
@@ -37,15 +38,18 @@ for conf in "$GOLDEN"/*.conf; do
 	[ -f "$conf" ] || continue
 	n=$((n + 1))
 	check "$conf" "$conf"
-	hosts=${conf%.conf}.hosts
-	[ -f "$hosts" ] || continue
-	# The hosts file as dnsmasq would see it: its lines are dhcp-host values, checked
-	# together with the configuration they belong to (the range makes the subnet known).
-	{
-		cat "$conf"
-		sed 's/^/dhcp-host=/' "$hosts"
-	} >"$T/with-hosts.conf"
-	check "$hosts" "$T/with-hosts.conf"
+	# The hosts and options files as dnsmasq would see them: their lines are dhcp-host and
+	# dhcp-option values, checked together with the configuration they belong to (the
+	# range makes the subnet known).
+	for kind in hosts:dhcp-host opts:dhcp-option; do
+		extra=${conf%.conf}.${kind%%:*}
+		[ -f "$extra" ] || continue
+		{
+			cat "$conf"
+			sed -e "/^#/d" -e "s/^/${kind#*:}=/" "$extra"
+		} >"$T/with-extra.conf"
+		check "$extra" "$T/with-extra.conf"
+	done
 done
 [ $n -gt 0 ] || { echo "FAIL  no golden .conf files in $GOLDEN"; exit 1; }
 exit $failed
