@@ -1085,6 +1085,10 @@ void vnet_link_note_down(struct vnet_link *l, int ifindex)
 
         if (!v)
                 return;
+        if (ifindex <= 0) {
+                v->stale = true;
+                return;
+        }
         /* Routes through it may still be in the socket, not yet in the view. */
         view_drain(v);
         if (v->stale)

@@ -118,7 +118,8 @@ json_t *manager_ports_json(struct manager *m, const char *network, struct mgr_er
 void manager_link_event(struct manager *m, int ifindex, bool deleted, int master, bool carrier);
 /* Link events were lost: re-reads the state of every port from the kernel. */
 void manager_link_resync(struct manager *m);
-/* Interface @ifindex went down or away (IPv4 routes through it are gone without a word). */
+/* Interface @ifindex (0: some interface) went down or away: IPv4 routes through it are gone
+ * without a word. */
 void manager_link_down(struct manager *m, int ifindex);
 
 /* --- DHCP reservations and leases ------------------------------------------------------------ */

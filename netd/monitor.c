@@ -122,6 +122,7 @@ static void on_readable(struct loop *l, int fd, uint32_t events, void *userdata)
                 if (r == -NLE_NOMEM || r == -NLE_MSG_OVERFLOW) {
                         log_warning("link events were lost; re-reading ports");
                         dispatch(mon);
+                        manager_link_down(mon->m, 0); /* and a link may have gone down */
                         manager_link_resync(mon->m);
                         continue;
                 }
