@@ -656,7 +656,7 @@ int manager_port_up(struct manager *m, const char *ifname, const char *network,
         n = running_net(m, network ? network : "default", e);
         if (!n)
                 return -ENOENT;
-        if (!caller->privileged && !mgr_caller_allowed(m, n, caller))
+        if (!caller->privileged && !mgr_caller_allowed(n, caller))
                 return mgr_fail(e, MGR_ERR_PERMISSION, 0, "network",
                                 "permission denied: not allowed on network '%s'", n->def.name);
         r = vnet_link_get(m->link, ifname, &info);
@@ -702,9 +702,8 @@ static bool principal_matches(const char *s, bool user, const struct mgr_caller 
         return (gid_t)id == c->gid || (c->in_group && c->in_group(c->ctx, (gid_t)id));
 }
 
-bool mgr_caller_allowed(struct manager *m, const struct net *n, const struct mgr_caller *c)
+bool mgr_caller_allowed(const struct net *n, const struct mgr_caller *c)
 {
-        (void)m;
         if (c->uid == 0)
                 return true;
         for (unsigned i = 0; i < n->def.allow_users.n; i++)
@@ -737,7 +736,7 @@ int manager_open_tap(struct manager *m, const char *bridge, bool vnet_hdr,
         if (!n)
                 return mgr_fail(e, MGR_ERR_NOT_FOUND, 0, "bridge",
                                 "no network named or bridged by '%s'", bridge);
-        if (!mgr_caller_allowed(m, n, caller))
+        if (!mgr_caller_allowed(n, caller))
                 return mgr_fail(e, MGR_ERR_PERMISSION, 0, "bridge",
                                 "permission denied: uid %u is not allowed on network '%s'",
                                 (unsigned)caller->uid, n->def.name);

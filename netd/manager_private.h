@@ -40,7 +40,7 @@ int mgr_save_def(struct manager *m, const struct vnet_network *def);
 struct net *mgr_find_by_bridge(struct manager *m, const char *bridge);
 
 /* Root, or a user or group in the network's allow lists. */
-bool mgr_caller_allowed(struct manager *m, const struct net *n, const struct mgr_caller *c);
+bool mgr_caller_allowed(const struct net *n, const struct mgr_caller *c);
 
 /* Ports of network @n after it came up: adopts the interfaces that are there, re-creates the
  * TAPs of reservations whose TAP is missing, releases adopted ports whose interface has gone. */
