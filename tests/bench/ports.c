@@ -133,8 +133,8 @@ static double cmd_detach(const char *ifname)
 
 /* ---- the kernel's part alone ----
  * The same kernel work vnetd does for an attach, done here in-process through libvnet: the
- * TAP made (TUNSETIFF, TUNSETOWNER, TUNSETPERSIST, close) and put on the bridge with its MAC,
- * MTU, group and up in one RTM_SETLINK; removed with one RTM_DELLINK. No daemon, no socket,
+ * TAP made (TUNSETIFF, TUNSETOWNER, TUNSETPERSIST, close), read once (RTM_GETLINK), and put on
+ * the bridge with its MAC, MTU, group and up in one RTM_SETLINK; removed with one RTM_DELLINK. No daemon, no socket,
  * no reservation: what is left of an attach when vnetd costs nothing. */
 
 static struct vnet_link *kern_link;
@@ -150,6 +150,11 @@ static double kern_attach(const char *ifname, int bridge, unsigned mtu, int *ifi
 
         vnet_tap_mac(guest, pl.mac);
         r = vnet_tap_create(&s, ifindex);
+        /* vnetd reads the new link before it enslaves it (see create_tap), so does this. */
+        if (r == 0) {
+                struct vnet_link_info info;
+                r = vnet_link_get_index(kern_link, *ifindex, &info);
+        }
         if (r == 0)
                 r = vnet_link_enslave(kern_link, *ifindex, &pl);
         if (r < 0)
