@@ -1021,10 +1021,9 @@ int manager_new(const struct manager_config *cfg, struct manager **ret)
         if (!m)
                 return -ENOMEM;
         m->zero_dhcp_checksum = cfg->zero_dhcp_checksum;
-        m->config_dir = strdup(cfg->config_dir);
         m->state_dir = strdup(cfg->state_dir);
         m->run_dir = strdup(cfg->run_dir);
-        if (!m->config_dir || !m->state_dir || !m->run_dir)
+        if (!m->state_dir || !m->run_dir)
                 goto fail;
         m->defs_dir = path_join(cfg->config_dir, "networks");
         m->transient_dir = path_join(cfg->run_dir, "transient");
@@ -1070,7 +1069,6 @@ void manager_free(struct manager *m)
                 vnet_nft_close(m->nft);
         ports_free(m->ports);
         dnsmasq_sup_free(m->dns);
-        free(m->config_dir);
         free(m->state_dir);
         free(m->run_dir);
         free(m->defs_dir);
@@ -1083,7 +1081,8 @@ void manager_free(struct manager *m)
 
 static bool dhcp_equal(const struct vnet_dhcp *a, const struct vnet_dhcp *b)
 {
-        if (a->enabled != b->enabled || a->start.s_addr != b->start.s_addr ||
+        if (a->enabled != b->enabled || a->dns_disabled != b->dns_disabled ||
+            a->start.s_addr != b->start.s_addr ||
             a->end.s_addr != b->end.s_addr || a->lease_seconds != b->lease_seconds ||
             strcmp(a->domain, b->domain) != 0 || a->n_forwarders != b->n_forwarders ||
             a->n_hosts != b->n_hosts)
@@ -1121,8 +1120,22 @@ static int change_running(struct manager *m, struct net *n, const struct vnet_ne
 
         if (strcmp(old.bridge, def->bridge) != 0) {
                 r = bring_down(m, n, e);
+                if (r < 0) {
+                        /* The old bridge and its rules stay: give it back its ports and
+                         * dnsmasq, which went first. */
+                        struct mgr_error ignored = { 0 };
+                        mgr_ports_converge(m, n);
+                        if (n->def.ipv4.prefix)
+                                mgr_dns_start(m, n, &ignored);
+                        return r;
+                }
                 n->def = *def;
-                return r < 0 ? r : bring_up(m, n, false, e);
+                r = bring_up(m, n, false, e);
+                if (r < 0) {
+                        n->state = NET_FAILED;
+                        snprintf(n->error, sizeof(n->error), "%s", e->err.message);
+                }
+                return r;
         }
         if (def->ipv4.prefix && (def->ipv4.addr.s_addr != old.ipv4.addr.s_addr ||
                                  def->ipv4.prefix != old.ipv4.prefix)) {

@@ -18,7 +18,7 @@ struct net {
 };
 
 struct manager {
-        char *config_dir, *state_dir, *run_dir;
+        char *state_dir, *run_dir;
         char *defs_dir;      /* CONFIG_DIR/networks */
         char *transient_dir; /* RUN_DIR/transient */
         char *records_dir;   /* RUN_DIR/networks: one record per running network */

@@ -404,12 +404,12 @@ struct port *ports_find_index(struct ports *ps, int ifindex)
         return NULL;
 }
 
-bool ports_mac_used(struct ports *ps, const uint8_t mac[6], const struct port *except)
+struct port *ports_find_mac(struct ports *ps, const uint8_t mac[6])
 {
         for (size_t i = 0; i < ps->n; i++)
-                if (ps->v[i] != except && memcmp(ps->v[i]->p.mac, mac, 6) == 0)
-                        return true;
-        return false;
+                if (memcmp(ps->v[i]->p.mac, mac, 6) == 0)
+                        return ps->v[i];
+        return NULL;
 }
 
 /* FNV-1a: not a secret-keeping hash, but the salt only has to make hosts differ. */
@@ -438,7 +438,7 @@ void ports_mac_for(struct ports *ps, const char *network, const char *ifname, ui
                 mac[3] = (uint8_t)(h >> 16);
                 mac[4] = (uint8_t)(h >> 8);
                 mac[5] = (uint8_t)h;
-                if (!ports_mac_used(ps, mac, NULL))
+                if (!ports_find_mac(ps, mac))
                         return;
         }
 }
@@ -455,15 +455,6 @@ int ports_add(struct ports *ps, const struct vnet_port *p, struct port **ret)
         r = append(ps, p, ret);
         if (r < 0)
                 journal(ps, line_of(json_pack("{s:s}", "removed", p->ifname)));
-        return r;
-}
-
-int ports_save(struct ports *ps, struct port *pt)
-{
-        int r = journal(ps, port_line(&pt->p));
-
-        if (r == 0)
-                maybe_compact(ps);
         return r;
 }
 

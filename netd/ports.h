@@ -31,8 +31,8 @@ struct port *ports_at(struct ports *ps, size_t i);
 struct port *ports_find(struct ports *ps, const char *ifname);
 struct port *ports_find_index(struct ports *ps, int ifindex);
 
-/* Whether a port other than @except holds @mac. */
-bool ports_mac_used(struct ports *ps, const uint8_t mac[6], const struct port *except);
+/* The port that holds guest MAC @mac, or NULL. */
+struct port *ports_find_mac(struct ports *ps, const uint8_t mac[6]);
 
 /* The guest MAC for NETWORK/IFNAME: derived from a per-host secret and the names, so the same
  * reservation gets the same MAC back after a detach, without a file that only grows; the
@@ -41,7 +41,5 @@ void ports_mac_for(struct ports *ps, const char *network, const char *ifname, ui
 
 /* Records a new reservation (journal first) and returns it. */
 int ports_add(struct ports *ps, const struct vnet_port *p, struct port **ret);
-/* Records a change of @pt->p. */
-int ports_save(struct ports *ps, struct port *pt);
 /* Forgets the reservation (in the journal too); @pt is freed. */
 int ports_remove(struct ports *ps, struct port *pt);
