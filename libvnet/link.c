@@ -233,6 +233,7 @@ fail:
 }
 
 static void view_free(struct ipv4_view *v);
+static void view_forget_link(struct ipv4_view *v, int ifindex);
 
 void vnet_link_close(struct vnet_link *l)
 {
@@ -390,11 +391,15 @@ static int link_delete(struct vnet_link *l, int ifindex, const char *name)
 
 int vnet_link_delete(struct vnet_link *l, int ifindex)
 {
+        int r;
+
         if (ifindex <= 0)
                 return -EINVAL;
+        r = link_delete(l, ifindex, NULL);
         /* Its routes go without a word from the kernel (see ipv4_view). */
-        vnet_link_note_down(l, ifindex);
-        return link_delete(l, ifindex, NULL);
+        if (r == 0)
+                view_forget_link(l->view, ifindex);
+        return r;
 }
 
 static bool mac_is_zero(const uint8_t mac[6])
@@ -817,8 +822,9 @@ out:
  *
  * Two things send no notification, and make the next check dump again: the socket overran
  * (ENOBUFS), or an interface that routes go through went down or away (IPv4 flushes such
- * routes silently). vnetd tells the view of the second through vnet_link_note_down(), from its
- * own deletions and from its link monitor. */
+ * routes silently). vnetd's link monitor tells the view of the second through
+ * vnet_link_note_down(); a link vnet_link_delete() removes takes its routes out of the view
+ * there and then, without a dump. */
 
 #define VIEW_MAX_NH 8 /* next hops kept per route; a route with more keeps its first ones */
 
@@ -884,9 +890,11 @@ static void view_remove_if(struct ipv4_view *v, const struct v4_entry *e,
         }
 }
 
-static void view_add(struct ipv4_view *v, const struct v4_entry *e)
+/* @fresh: from a dump into an empty view, where nothing repeats; a notification may repeat
+ * what a dump already read. */
+static void view_add(struct ipv4_view *v, const struct v4_entry *e, bool fresh)
 {
-        for (size_t i = 0; i < v->n; i++)
+        for (size_t i = 0; !fresh && i < v->n; i++)
                 if (same_entry(&v->v[i], e))
                         return;
         if (v->n == v->cap) {
@@ -941,6 +949,7 @@ struct view_msg {
         struct ipv4_view *v;
         int type;
         bool replace;
+        bool dump; /* a dump's answer, not a notification */
 };
 
 static void view_apply(struct nl_object *obj, void *arg)
@@ -968,26 +977,34 @@ static void view_apply(struct nl_object *obj, void *arg)
         }
         if (m->replace)
                 view_remove_if(m->v, &e, same_route_key);
-        view_add(m->v, &e);
+        view_add(m->v, &e, m->dump);
 }
 
-static int view_parse(struct nl_msg *msg, void *arg)
+static int view_parse(struct nl_msg *msg, struct ipv4_view *v, bool dump)
 {
-        struct view_msg m = { .v = arg, .type = nlmsg_hdr(msg)->nlmsg_type,
+        struct view_msg m = { .v = v, .type = nlmsg_hdr(msg)->nlmsg_type, .dump = dump,
                               .replace = (nlmsg_hdr(msg)->nlmsg_flags & NLM_F_REPLACE) != 0 };
 
         (void)nl_msg_parse(msg, view_apply, &m);
-        return m.v->error;
+        return v->error;
+}
+
+/* Dumps fill an empty view: no entry is looked for first, so a large table reads in
+ * linear time. */
+static int view_parse_dump(struct nl_msg *msg, void *arg)
+{
+        return view_parse(msg, arg, true);
 }
 
 static int view_event(struct nl_msg *msg, void *arg)
 {
-        (void)view_parse(msg, arg);
+        (void)view_parse(msg, arg, false);
         return NL_OK;
 }
 
 static int view_open(struct ipv4_view **ret)
 {
+        const int rcvbuf = 1024 * 1024;
         struct ipv4_view *v = calloc(1, sizeof(*v));
         int r = -ENOMEM;
 
@@ -1004,12 +1021,14 @@ static int view_open(struct ipv4_view **ret)
                 r = nl_socket_add_memberships(v->sk, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE, 0);
         if (r == 0)
                 r = nl_socket_set_nonblocking(v->sk);
-        if (r == 0)
-                r = nl_socket_set_buffer_size(v->sk, 1024 * 1024, 0);
         if (r < 0) {
                 r = nlerr_to_errno(r);
                 goto fail;
         }
+        /* Past rmem_max if we may (root): an overrun costs a full dump. */
+        if (setsockopt(nl_socket_get_fd(v->sk), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+                       sizeof(rcvbuf)) < 0)
+                (void)nl_socket_set_buffer_size(v->sk, rcvbuf, 0);
         *ret = v;
         return 0;
 fail:
@@ -1024,9 +1043,14 @@ static void view_drain(struct ipv4_view *v)
                 int r = nl_recvmsgs_default(v->sk);
                 if (r >= 0)
                         continue;
-                if (r != -NLE_AGAIN)
-                        v->stale = true; /* overrun (ENOBUFS) or worse: dump again */
-                break;
+                if (r == -NLE_AGAIN)
+                        break;
+                /* An overrun (ENOBUFS) comes before the messages still queued, which are
+                 * older than the ones lost: read them out too, or a dump would be followed by
+                 * stale news. Anything else: dump again, and hope. */
+                v->stale = true;
+                if (r != -NLE_NOMEM)
+                        break;
         }
         if (v->error) {
                 v->error = 0;
@@ -1044,9 +1068,9 @@ static int view_dump(struct vnet_link *l, struct ipv4_view *v)
         for (int attempt = 0; attempt < 3; attempt++) {
                 v->n = 0;
                 v->error = 0;
-                r = addr_dump(l, 0, view_parse, v);
+                r = addr_dump(l, 0, view_parse_dump, v);
                 if (r == 0)
-                        r = route_dump(l, view_parse, v);
+                        r = route_dump(l, view_parse_dump, v);
                 if (r != -EAGAIN)
                         break;
         }
@@ -1091,16 +1115,34 @@ void vnet_link_note_down(struct vnet_link *l, int ifindex)
         }
         /* Routes through it may still be in the socket, not yet in the view. */
         view_drain(v);
-        if (v->stale)
-                return;
-        for (size_t i = 0; i < v->n; i++) {
+        for (size_t i = 0; !v->stale && i < v->n; i++) {
                 const struct v4_entry *e = &v->v[i];
-                for (unsigned k = 0; e->is_route && k < e->n_nh; k++) {
-                        if (e->nh[k] == ifindex) {
+                for (unsigned k = 0; e->is_route && k < e->n_nh; k++)
+                        if (e->nh[k] == ifindex)
                                 v->stale = true;
-                                return;
-                        }
+        }
+}
+
+/* The link @ifindex is gone for good (we deleted it): what went with it leaves the view
+ * without a dump. A route with another next hop may outlive it, so that one makes a dump. */
+static void view_forget_link(struct ipv4_view *v, int ifindex)
+{
+        if (!v)
+                return;
+        view_drain(v);
+        for (size_t i = 0; !v->stale && i < v->n;) {
+                const struct v4_entry *e = &v->v[i];
+                unsigned on = 0;
+
+                for (unsigned k = 0; e->is_route && k < e->n_nh; k++)
+                        on += e->nh[k] == ifindex;
+                if (!e->is_route ? e->ifindex == ifindex : on > 0 && on == e->n_nh) {
+                        v->v[i] = v->v[--v->n];
+                        continue;
                 }
+                if (on > 0)
+                        v->stale = true;
+                i++;
         }
 }
 

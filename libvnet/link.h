@@ -87,8 +87,8 @@ int vnet_link_ipv4_conflict(struct vnet_link *l, struct in_addr subnet, unsigned
 
 /* Interface @ifindex went down or away: IPv4 drops the routes through it without a
  * notification, so the conflict check reads them afresh if it knew any. vnet_link_delete()
- * says so itself; the link monitor tells of what others do. @ifindex 0: some interface, not
- * known which (link events were lost). */
+ * forgets what went with the link itself; the link monitor tells of what others do.
+ * @ifindex 0: some interface, not known which (link events were lost). */
 void vnet_link_note_down(struct vnet_link *l, int ifindex);
 
 /* Whether interface @ifindex carries an IPv4 address or a main-table route (then it is some
