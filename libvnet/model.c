@@ -294,10 +294,12 @@ int vnet_parse_principal(const char *s, const char *field, struct vnet_err *e)
 
         for (size_t i = 0; i < len; i++)
                 numeric = numeric && s[i] >= '0' && s[i] <= '9';
+        /* (uid_t)-1 means "no id" to the kernel: the largest id is one less. */
         if (numeric)
-                return len <= 10 ? 0
-                                 : vnet_err_set(e, field, "invalid %s '%s': id out of range",
-                                                field, vnet_quote(s, q, sizeof(q)));
+                return len <= 10 && strtoull(s, NULL, 10) <= 0xfffffffeULL
+                               ? 0
+                               : vnet_err_set(e, field, "invalid %s '%s': id out of range",
+                                              field, vnet_quote(s, q, sizeof(q)));
         if (len == 0 || len > VNET_PRINCIPAL_MAX)
                 return vnet_err_set(e, field, "invalid %s '%s': expected a name or an id of at "
                                     "most %d characters", field, s ? vnet_quote(s, q, sizeof(q)) : "",

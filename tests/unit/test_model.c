@@ -161,6 +161,10 @@ static void principals_queues(void **state)
         assert_int_equal(vnet_parse_principal("_svc-1.x", "owner", &e), 0);
         assert_int_equal(vnet_parse_principal("1000", "owner", &e), 0);
         assert_int_equal(vnet_parse_principal("99999999999", "owner", &e), -EINVAL);
+        /* 10 digits, but past what a uid_t holds; (uid_t)-1 is "no id" */
+        assert_int_equal(vnet_parse_principal("9999999999", "owner", &e), -EINVAL);
+        assert_int_equal(vnet_parse_principal("4294967295", "owner", &e), -EINVAL);
+        assert_int_equal(vnet_parse_principal("4294967294", "owner", &e), 0);
         assert_int_equal(vnet_parse_principal("", "owner", &e), -EINVAL);
         assert_int_equal(vnet_parse_principal("-x", "owner", &e), -EINVAL);
         assert_int_equal(vnet_parse_principal("a b", "owner", &e), -EINVAL);
