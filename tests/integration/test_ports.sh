@@ -403,7 +403,7 @@ vnetctl destroy a >/dev/null || die "destroy a"
 for p in "$P0" keep0 vmtap0; do exists "$p" && die "$p remains after destroy a"; done
 exists ve0 || die "destroy a deleted the adopted ve0"
 for p in "$P0" keep0 vmtap0 ve0; do
-	[ -e "$T/lib/ports/$p.json" ] && die "the reservation of $p remains after destroy a"
+	reserved "$p" && die "the reservation of $p remains after destroy a"
 done
 expect_fail "ports of a destroyed network" vnetctl ports a >/dev/null
 echo "ok"

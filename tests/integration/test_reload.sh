@@ -68,6 +68,20 @@ assert_eq "$(field calm '.hosts[0].hostname')" db "calm reservation"
 assert_eq "$(field calm .dnsmasq.pid)" "$calm_pid" "calm's dnsmasq after a reservation"
 grep -q '52:54:00:00:08:10,10.8.0.10,db' "$T/run/dnsmasq/calm.hosts" || die "hosts file not rewritten"
 
+log "DNS turned off by hand, DHCP off already: the dnsmasq goes; turned on: it comes back"
+cp "$T/etc/networks/lab.conf" "$T/lab.before-dns"
+printf '[DHCP]\nEnabled=no\n' >>"$T/etc/networks/lab.conf"
+reload
+lab_pid=$(field lab '.dnsmasq.pid // 0')
+[ "$lab_pid" -gt 0 ] || die "lab without DHCP has no dnsmasq for its DNS"
+printf '[DNS]\nEnabled=no\n' >>"$T/etc/networks/lab.conf"
+reload
+kill -0 "$lab_pid" 2>/dev/null && die "lab's dnsmasq $lab_pid still runs with DHCP and DNS off"
+assert_eq "$(field lab '.dnsmasq.pid // 0')" 0 "lab's dnsmasq with DHCP and DNS off"
+cp "$T/lab.before-dns" "$T/etc/networks/lab.conf"
+reload
+[ "$(field lab '.dnsmasq.pid // 0')" -gt 0 ] || die "lab has no dnsmasq after DNS came back"
+
 log "a new file defines and (autostart) starts a network (SIGHUP)"
 printf '[Network]\nMode=isolated\nAutostart=yes\n' >"$T/etc/networks/fresh.conf"
 sighup 0
