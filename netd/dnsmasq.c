@@ -684,7 +684,7 @@ int dnsmasq_start_async(struct dnsmasq_sup *s, const char *name,
         struct dnsmasq *d;
         char *conf = NULL, *hosts = NULL, *opts = NULL;
         bool created = false, hosts_same, opts_same;
-        int r;
+        int r, r2;
 
         /* The name becomes file names: checked here too, not only in the model. */
         r = vnet_parse_name(name, "name", e);
@@ -731,23 +731,23 @@ int dnsmasq_start_async(struct dnsmasq_sup *s, const char *name,
 
         hosts_same = file_equals(p.hosts, hosts);
         opts_same = file_equals(p.opts, opts);
-        /* Reservations and the mode live in the files dnsmasq re-reads on SIGHUP: when only
-         * they differ, the process stays and keeps answering. Each file is replaced whole,
-         * then one signal for both. */
+        /* RUN_DIR: atomic, not synced; these files do not outlive a reboot anyway. Each is
+         * replaced whole; a new process reads them, a running one on SIGHUP. */
+        r = hosts_same ? 0 : vnet_write_file(p.hosts, hosts, strlen(hosts), 0644, 0);
+        r2 = opts_same ? 0 : vnet_write_file(p.opts, opts, strlen(opts), 0644, 0);
+        r = r < 0 ? r : r2;
+        /* Reservations and the mode live in those files: when only they differ, the process
+         * stays and keeps answering, told with one signal for both (also after a failed
+         * write, which leaves its file as it was: the other file may be new). */
         if (d->pidfd >= 0 && file_equals(p.conf, conf)) {
-                int r2 = 0;
-
-                r = hosts_same ? 0 : vnet_write_file(p.hosts, hosts, strlen(hosts), 0644, 0);
-                if (!opts_same)
-                        r2 = vnet_write_file(p.opts, opts, strlen(opts), 0644, 0);
-                r = r < 0 ? r : r2;
-                /* Also after a failed write, which leaves its file as it was: the other file
-                 * may be new. */
-                if (!hosts_same || !opts_same)
+                if (!hosts_same || !opts_same) {
                         r2 = signal_hup(d);
-                r = r < 0 ? r : r2;
+                        r = r < 0 ? r : r2;
+                }
                 goto out;
         }
+        if (r < 0)
+                goto out;
         r = watch_pid_files(s);
         if (r < 0)
                 goto out;
@@ -759,26 +759,16 @@ int dnsmasq_start_async(struct dnsmasq_sup *s, const char *name,
                         goto out;
         }
         cancel_timer(d);
-        /* RUN_DIR: atomic, not synced; these files do not outlive a reboot anyway. */
-        r = vnet_write_file(p.conf, conf, strlen(conf), 0644, 0);
-        if (r < 0)
-                goto out;
-        if (!hosts_same) {
-                r = vnet_write_file(p.hosts, hosts, strlen(hosts), 0644, 0);
-                if (r < 0)
-                        goto out;
-        }
-        if (!opts_same) {
-                r = vnet_write_file(p.opts, opts, strlen(opts), 0644, 0);
-                if (r < 0)
-                        goto out;
-        }
         created = false; /* from here on it is supervised, also when the start fails */
         /* A start supersedes one still pending: its caller learns this one's outcome. */
         d->pending = false;
         d->quick_deaths = 0;
-        r = spawn(d);
+        r = vnet_write_file(p.conf, conf, strlen(conf), 0644, 0);
+        if (r == 0)
+                r = spawn(d);
         if (r < 0) {
+                /* Supervised from here: it is tried again (from the configuration on disk
+                 * if this one could not be written). */
                 char why[sizeof(d->last_exit)];
                 snprintf(why, sizeof(why), "cannot be started: %s", strerror(-r));
                 note_death(d, 0, why);
