@@ -304,10 +304,9 @@ int main(int argc, char **argv)
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
         sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-
-        r = loop_new(&l);
-        if (r < 0 || sfd < 0) {
-                log_error("cannot set up the event loop: %s", strerror(r < 0 ? -r : errno));
+        r = sfd < 0 ? -errno : loop_new(&l);
+        if (r < 0) {
+                log_error("cannot set up the event loop: %s", strerror(-r));
                 goto out;
         }
         r = manager_new(&(struct manager_config){ .config_dir = o.config_dir,
