@@ -43,6 +43,12 @@ int mgr_fail(struct mgr_error *e, enum mgr_error_kind kind, int errnum, const ch
         return errnum ? -errnum : -EINVAL;
 }
 
+void mgr_subject(struct mgr_error *e, const char *network, const char *ifname)
+{
+        snprintf(e->network, sizeof(e->network), "%s", network ? network : "");
+        snprintf(e->ifname, sizeof(e->ifname), "%s", ifname ? ifname : "");
+}
+
 static char *path_join(const char *a, const char *b)
 {
         char *p;
@@ -773,8 +779,10 @@ static struct net *lookup(struct manager *m, const char *name, struct mgr_error 
 {
         struct net *n = mgr_find(m, name);
 
-        if (!n)
+        if (!n) {
+                mgr_subject(e, name, NULL);
                 mgr_fail(e, MGR_ERR_NOT_FOUND, 0, "name", "network '%s' not found", name);
+        }
         return n;
 }
 
@@ -789,9 +797,11 @@ int manager_create(struct manager *m, const struct vnet_network *in, struct mgr_
                 e->kind = MGR_ERR_INVALID;
                 return r;
         }
-        if (mgr_find(m, def.name))
+        if (mgr_find(m, def.name)) {
+                mgr_subject(e, def.name, NULL);
                 return mgr_fail(e, MGR_ERR_EXISTS, 0, "name", "network '%s' already exists",
-                            def.name);
+                                def.name);
+        }
         if (def.bridge[0]) {
                 r = check_bridge(m, NULL, def.bridge, NULL, &ifindex, e);
                 if (r < 0)

@@ -38,7 +38,14 @@ struct mgr_error {
         enum mgr_error_kind kind;
         int errnum; /* positive errno for MGR_ERR_SYSTEM */
         struct vnet_err err;
+        /* What a not-found, exists or not-running error is about, as the caller named it
+         * (set with mgr_subject() where the error is made). */
+        char network[64];
+        char ifname[64];
 };
+
+/* Names what the error @e is about: a network (or the bridge the caller named) and a port. */
+void mgr_subject(struct mgr_error *e, const char *network, const char *ifname);
 
 struct manager_config {
         const char *config_dir; /* definitions in CONFIG_DIR/networks */

@@ -159,8 +159,10 @@ static struct net *find_net(struct manager *m, const char *network, struct mgr_e
 {
         struct net *n = mgr_find(m, network);
 
-        if (!n)
+        if (!n) {
+                mgr_subject(e, network, NULL);
                 mgr_fail(e, MGR_ERR_NOT_FOUND, 0, "network", "network '%s' not found", network);
+        }
         return n;
 }
 

@@ -69,6 +69,7 @@ json_t *manager_ports_json(struct manager *m, const char *network, struct mgr_er
         json_t *a;
 
         if (!mgr_find(m, network)) {
+                mgr_subject(e, network, NULL);
                 mgr_fail(e, MGR_ERR_NOT_FOUND, 0, "network", "network '%s' not found", network);
                 return NULL;
         }
@@ -283,6 +284,7 @@ static struct net *running_net(struct manager *m, const char *name, struct mgr_e
 {
         struct net *n = mgr_find(m, name);
 
+        mgr_subject(e, name, NULL);
         if (!n) {
                 mgr_fail(e, MGR_ERR_NOT_FOUND, 0, "network", "network '%s' not found", name);
                 return NULL;
@@ -586,6 +588,7 @@ int manager_port_detach(struct manager *m, const char *network, const char *ifna
                 e->kind = MGR_ERR_INVALID;
                 return r;
         }
+        mgr_subject(e, network, ifname);
         if (!mgr_find(m, network))
                 return mgr_fail(e, MGR_ERR_NOT_FOUND, 0, "network", "network '%s' not found",
                                 network);
@@ -727,6 +730,7 @@ int manager_open_tap(struct manager *m, const char *bridge, bool vnet_hdr,
         n = mgr_find_by_bridge(m, bridge);
         if (!n)
                 n = mgr_find(m, bridge);
+        mgr_subject(e, n ? n->def.name : bridge, NULL);
         if (!n)
                 return mgr_fail(e, MGR_ERR_NOT_FOUND, 0, "bridge",
                                 "no network named or bridged by '%s'", bridge);

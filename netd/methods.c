@@ -26,7 +26,7 @@ static const char *const error_names[_MGR_ERR_MAX] = {
         [MGR_ERR_PERMISSION] = "io.vnet.PermissionDenied",
 };
 
-static json_t *error_reply(const struct mgr_error *e, const char *name)
+static json_t *error_reply(const struct mgr_error *e)
 {
         json_t *p = NULL;
 
@@ -38,11 +38,10 @@ static json_t *error_reply(const struct mgr_error *e, const char *name)
         case MGR_ERR_NOT_FOUND:
         case MGR_ERR_EXISTS:
         case MGR_ERR_NOT_RUNNING:
-                p = json_pack("{s:s}", "name", name ? name : "");
+                p = json_pack("{s:s}", "name", e->network);
                 break;
         case MGR_ERR_PORT_NOT_FOUND:
-                p = json_pack("{s:s, s:s}", "network", name ? name : "", "ifname",
-                              e->err.message);
+                p = json_pack("{s:s, s:s}", "network", e->network, "ifname", e->ifname);
                 break;
         case MGR_ERR_PERMISSION:
                 p = json_pack("{s:s}", "message", e->err.message);
@@ -247,7 +246,7 @@ static json_t *m_create(struct manager *m, json_t *params)
         if (vnet_network_from_json(o, &def, &e.err) < 0)
                 return invalid(e.err.field, e.err.message);
         if (manager_create(m, &def, &e) < 0)
-                return error_reply(&e, def.name);
+                return error_reply(&e);
         return network_reply(m, def.name);
 }
 
@@ -262,7 +261,7 @@ static json_t *by_name(struct manager *m, json_t *params, name_op_fn op, bool re
         if (!name)
                 return err;
         if (op && op(m, name, &e) < 0)
-                return error_reply(&e, name);
+                return error_reply(&e);
         return reply_network ? network_reply(m, name) : varlink_reply_new(NULL);
 }
 
@@ -311,7 +310,7 @@ static json_t *m_set_mode(struct manager *m, json_t *params)
         if (mode < 0)
                 return invalid("mode", "invalid mode: use nat, routed, isolated or open");
         if (manager_set_mode(m, name, (enum vnet_mode)mode, &e) < 0)
-                return error_reply(&e, name);
+                return error_reply(&e);
         return network_reply(m, name);
 }
 
@@ -407,7 +406,7 @@ static json_t *m_attach(struct manager *m, const struct server_peer *peer, json_
                 req.queues = (unsigned)json_integer_value(q);
         }
         if (manager_port_attach(m, &req, &caller, ifname, &e) < 0)
-                return error_reply(&e, req.network);
+                return error_reply(&e);
         return port_reply(m, ifname);
 }
 
@@ -425,14 +424,8 @@ static json_t *m_detach(struct manager *m, const struct server_peer *peer, json_
                 return invalid("network", "missing network");
         if (!ifname)
                 return invalid("ifname", "missing ifname");
-        if (manager_port_detach(m, net, ifname, &e) < 0) {
-                /* error_reply has no room for the interface: PortNotFound names both. */
-                if (e.kind == MGR_ERR_PORT_NOT_FOUND)
-                        return varlink_error_new(error_names[e.kind],
-                                                 json_pack("{s:s, s:s}", "network", net,
-                                                           "ifname", ifname));
-                return error_reply(&e, net);
-        }
+        if (manager_port_detach(m, net, ifname, &e) < 0)
+                return error_reply(&e);
         return varlink_reply_new(NULL);
 }
 
@@ -449,7 +442,7 @@ static json_t *m_ports(struct manager *m, const struct server_peer *peer, json_t
                 return invalid("network", "missing network");
         a = manager_ports_json(m, net, &e);
         if (!a)
-                return error_reply(&e, net);
+                return error_reply(&e);
         return varlink_reply_new(json_pack("{s:o}", "ports", a));
 }
 
@@ -468,7 +461,7 @@ static json_t *m_port_up(struct manager *m, const struct server_peer *peer, json
         if (!ifname)
                 return invalid("ifname", "missing ifname");
         if (manager_port_up(m, ifname, net, mac, &caller, out, &e) < 0)
-                return error_reply(&e, net ? net : "default");
+                return error_reply(&e);
         return port_reply(m, out);
 }
 
@@ -493,7 +486,7 @@ static json_t *m_port_down(struct manager *m, const struct server_peer *peer, js
         }
         json_decref(p);
         if (manager_port_down(m, ifname, &e) < 0)
-                return error_reply(&e, "");
+                return error_reply(&e);
         return varlink_reply_new(NULL);
 }
 
@@ -512,7 +505,7 @@ static json_t *m_open_tap(struct manager *m, const struct server_peer *peer, jso
                 return invalid("bridge", "missing bridge");
         if (manager_open_tap(m, bridge, json_is_true(json_object_get(params, "vnet_hdr")),
                              &caller, &fd, ifname, &e) < 0)
-                return error_reply(&e, bridge);
+                return error_reply(&e);
         reply = port_reply(m, ifname);
         server_reply_fd(peer, fd);
         return reply;
@@ -526,7 +519,7 @@ static json_t *hosts_reply(struct manager *m, const char *net)
         json_t *a = manager_hosts_json(m, net, &e);
 
         if (!a)
-                return error_reply(&e, net);
+                return error_reply(&e);
         return varlink_reply_new(json_pack("{s:o}", "hosts", a));
 }
 
@@ -545,7 +538,7 @@ static json_t *m_host_add(struct manager *m, const struct server_peer *peer, jso
         if (vnet_dhcp_host_from_json(json_object_get(params, "host"), &h, &e.err) < 0)
                 return invalid(e.err.field, e.err.message);
         if (manager_host_add(m, net, &h, &e) < 0)
-                return error_reply(&e, net);
+                return error_reply(&e);
         return hosts_reply(m, net);
 }
 
@@ -565,7 +558,7 @@ static json_t *m_host_remove(struct manager *m, const struct server_peer *peer, 
         if (vnet_parse_mac(mac, addr, "mac", &e.err) < 0)
                 return invalid("mac", mac ? e.err.message : "missing mac");
         if (manager_host_remove(m, net, addr, &e) < 0)
-                return error_reply(&e, net);
+                return error_reply(&e);
         return hosts_reply(m, net);
 }
 
@@ -595,7 +588,7 @@ static json_t *m_leases(struct manager *m, const struct server_peer *peer, json_
                 return invalid("network", "missing network");
         a = manager_leases_json(m, net, &e);
         if (!a)
-                return error_reply(&e, net);
+                return error_reply(&e);
         return varlink_reply_new(json_pack("{s:o}", "leases", a));
 }
 

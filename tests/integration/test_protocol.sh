@@ -87,6 +87,25 @@ garbage() {
 	log "$what: $(grep '^closed' <<<"$out")"
 }
 
+log "errors name what they are about, as the daemon found it"
+# err_is METHOD PARAMS ERROR JQ-PARAMETERS: the call fails with ERROR and these parameters.
+err_is() {
+	local out
+	out=$(vl connect 0 call 0 "$1" "$2") || die "$1: no reply"
+	assert_eq "$(jq -r .error <<<"$out")" "$3" "$1 $2: error"
+	assert_eq "$(jq -c .parameters <<<"$out")" "$4" "$1 $2: error parameters"
+}
+err_is io.vnet.GetNetwork '{"name":"nonet"}' io.vnet.NetworkNotFound '{"name":"nonet"}'
+err_is io.vnet.DetachPort '{"network":"pnet","ifname":"nope0"}' io.vnet.PortNotFound \
+	'{"network":"pnet","ifname":"nope0"}'
+# A hook asks for a reserved TAP without naming a network: the reservation's network is the
+# one that is not running, not the default it would have fallen back to.
+vnetctl attach pnet --ifname rz0 >/dev/null || die "attach rz0"
+vnetctl stop pnet >/dev/null || die "stop pnet"
+err_is io.vnet.PortUp '{"ifname":"rz0"}' io.vnet.NetworkNotRunning '{"name":"pnet"}'
+vnetctl start pnet >/dev/null || die "start pnet"
+vnetctl detach pnet rz0 >/dev/null || die "detach rz0"
+
 log "malformed messages: that client is disconnected, the others are served"
 garbage "malformed JSON" '{"method": nope}\0'
 garbage "truncated JSON" '{"method":"io.vnet.ListNetworks"\0'
