@@ -1345,6 +1345,18 @@ bool mgr_network_link_event(struct manager *m, int ifindex, bool deleted)
         return false;
 }
 
+void mgr_networks_resync(struct manager *m)
+{
+        for (size_t i = 0; i < m->n_nets; i++) {
+                struct net *n = m->nets[i];
+                struct vnet_link_info info;
+
+                if (n->state == NET_RUNNING && n->ifindex > 0 &&
+                    vnet_link_get_index(m->link, n->ifindex, &info) == -ENODEV)
+                        repair_bridge(m, n);
+        }
+}
+
 void manager_rules_check(struct manager *m)
 {
         int r;

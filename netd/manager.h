@@ -123,7 +123,7 @@ json_t *manager_ports_json(struct manager *m, const char *network, struct mgr_er
 
 /* A link changed or went away (rtnetlink); keeps ports in step with the kernel. */
 void manager_link_event(struct manager *m, int ifindex, bool deleted, int master, bool carrier);
-/* Link events were lost: re-reads the state of every port from the kernel. */
+/* Link events were lost: repairs networks whose bridge is gone, then re-reads every port. */
 void manager_link_resync(struct manager *m);
 /* Interface @ifindex (0: some interface) went down or away: IPv4 routes through it are gone
  * without a word. */

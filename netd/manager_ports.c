@@ -846,6 +846,8 @@ void manager_link_down(struct manager *m, int ifindex)
 
 void manager_link_resync(struct manager *m)
 {
+        /* Bridges first: their ports are put back on them below. */
+        mgr_networks_resync(m);
         for (size_t i = 0; i < ports_count(m->ports);) {
                 struct port *pt = ports_at(m->ports, i);
                 struct vnet_link_info info;

@@ -71,3 +71,5 @@ int mgr_dns_hosts_changed(struct manager *m, struct net *n, const struct vnet_dh
 /* A link event about the bridge of a running network: true if @ifindex is one (and, when
  * @deleted, the bridge has been made again). */
 bool mgr_network_link_event(struct manager *m, int ifindex, bool deleted);
+/* Link events were lost: repairs the running networks whose bridge is gone. */
+void mgr_networks_resync(struct manager *m);
