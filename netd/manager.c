@@ -171,6 +171,21 @@ struct record {
         int ifindex;
 };
 
+/* Writes the network's runtime record unless @rec, what is on disk, says the same. */
+static int record_bridge(struct manager *m, const struct net *n, const struct record *rec,
+                         struct mgr_error *e)
+{
+        int r;
+
+        if (rec && strcmp(rec->bridge, n->def.bridge) == 0 && rec->ifindex == n->ifindex)
+                return 0;
+        r = save_record(m, n);
+        if (r < 0)
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s",
+                                strerror(-r));
+        return 0;
+}
+
 static int load_record(struct manager *m, const char *name, struct record *rec)
 {
         char path[4096];
@@ -407,22 +422,17 @@ static int bring_up(struct manager *m, struct net *n, bool subnet_checked, struc
         created = ifindex == 0;
         n->ifindex = ifindex;
         /* The intent, unless it is on disk already (create wrote it before the definition). */
-        if (!recp || strcmp(rec.bridge, n->def.bridge) != 0 || rec.ifindex != ifindex) {
-                r = save_record(m, n);
-                if (r < 0)
-                        return mgr_fail(e, MGR_ERR_SYSTEM, -r, "",
-                                        "cannot write runtime record: %s", strerror(-r));
-        }
+        r = record_bridge(m, n, recp, e);
+        if (r < 0)
+                return r;
         crash_point("up:record");
         r = converge_bridge(m, n, ifindex, e);
         if (r < 0)
                 goto fail_record;
         crash_point("up:bridge");
-        r = save_record(m, n);
-        if (r < 0) {
-                mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s", strerror(-r));
+        /* A bridge just made: the record gets its index. */
+        if (created && (r = record_bridge(m, n, NULL, e)) < 0)
                 goto fail_bridge;
-        }
         if (needs_forwarding(n->def.mode)) {
                 r = enable_forwarding(e);
                 if (r < 0)
@@ -648,22 +658,15 @@ static int adopt(struct manager *m, struct net *n, struct mgr_error *e)
                         return r;
         }
         n->ifindex = ifindex;
-        r = save_record(m, n);
-        if (r < 0)
-                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s",
-                            strerror(-r));
-        r = converge_bridge(m, n, ifindex, e);
+        r = record_bridge(m, n, recp, e);
+        if (r == 0)
+                r = converge_bridge(m, n, ifindex, e);
+        if (r == 0 && ifindex == 0)
+                r = record_bridge(m, n, NULL, e);
+        if (r == 0 && needs_forwarding(n->def.mode))
+                r = enable_forwarding(e);
         if (r < 0)
                 return r;
-        r = save_record(m, n);
-        if (r < 0)
-                return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s",
-                            strerror(-r));
-        if (needs_forwarding(n->def.mode)) {
-                r = enable_forwarding(e);
-                if (r < 0)
-                        return r;
-        }
         /* A dnsmasq that will not start does not take the network down with it: its
          * supervisor keeps trying, and show tells why. */
         r = mgr_dns_start_async(m, n, e);
