@@ -343,9 +343,27 @@ static bool needs_forwarding(enum vnet_mode mode)
         return false;
 }
 
-static int commit(struct manager *m, struct vnet_nft_batch *b)
+/* One transaction: the rules of @del out and those of @add in (either may be NULL). */
+static int apply_rules(struct manager *m, const struct vnet_network *del,
+                       const struct vnet_network *add)
 {
-        return vnet_nft_batch_size(b) ? vnet_nft_commit(m->nft, b) : 0;
+        struct vnet_nft_batch *b = NULL;
+        struct vnet_nft_net nn;
+        int r;
+
+        r = vnet_nft_batch_new(&b);
+        if (r == 0 && del) {
+                nft_net_of(m, del, &nn);
+                r = vnet_nft_batch_del_network(b, &nn);
+        }
+        if (r == 0 && add) {
+                nft_net_of(m, add, &nn);
+                r = vnet_nft_batch_add_network(b, &nn);
+        }
+        if (r == 0)
+                r = vnet_nft_commit(m->nft, b);
+        vnet_nft_batch_free(b);
+        return r;
 }
 
 static void bridge_spec_of(const struct vnet_network *def, char *alias, size_t alias_len,
@@ -403,8 +421,6 @@ static int enable_forwarding(struct mgr_error *e)
 /* Start one network: record the intent, bridge, rules in one transaction, forwarding. */
 static int bring_up(struct manager *m, struct net *n, bool subnet_checked, struct mgr_error *e)
 {
-        struct vnet_nft_batch *b = NULL;
-        struct vnet_nft_net nn;
         struct record rec, *recp = NULL;
         int ifindex, r;
         bool created;
@@ -443,13 +459,7 @@ static int bring_up(struct manager *m, struct net *n, bool subnet_checked, struc
         if (r < 0)
                 goto fail_dns;
         crash_point("up:dns");
-        nft_net_of(m, &n->def, &nn);
-        r = vnet_nft_batch_new(&b);
-        if (r == 0)
-                r = vnet_nft_batch_add_network(b, &nn);
-        if (r == 0)
-                r = commit(m, b);
-        vnet_nft_batch_free(b);
+        r = apply_rules(m, NULL, &n->def);
         if (r < 0) {
                 mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot install firewall rules: %s",
                      strerror(-r));
@@ -475,8 +485,6 @@ fail_record:
 
 static int bring_down(struct manager *m, struct net *n, struct mgr_error *e)
 {
-        struct vnet_nft_batch *b = NULL;
-        struct vnet_nft_net nn;
         int r;
 
         mgr_ports_down(m, n);
@@ -495,13 +503,7 @@ static int bring_down(struct manager *m, struct net *n, struct mgr_error *e)
         crash_point("down:bridge");
         /* A failed network never got its rules. */
         if (n->state == NET_RUNNING) {
-                nft_net_of(m, &n->def, &nn);
-                r = vnet_nft_batch_new(&b);
-                if (r == 0)
-                        r = vnet_nft_batch_del_network(b, &nn);
-                if (r == 0)
-                        r = commit(m, b);
-                vnet_nft_batch_free(b);
+                r = apply_rules(m, &n->def, NULL);
                 if (r < 0)
                         log_warning("network %s: cannot remove its firewall rules: %s",
                                     n->def.name, strerror(-r));
@@ -694,7 +696,7 @@ static int rebuild_rules(struct manager *m)
                 r = vnet_nft_batch_add_network(b, &nn);
         }
         if (r == 0)
-                r = commit(m, b);
+                r = vnet_nft_commit(m->nft, b);
         vnet_nft_batch_free(b);
         return r;
 }
@@ -915,8 +917,6 @@ int manager_destroy(struct manager *m, const char *name, struct mgr_error *e)
 int manager_set_mode(struct manager *m, const char *name, enum vnet_mode mode,
                      struct mgr_error *e)
 {
-        struct vnet_nft_batch *b = NULL;
-        struct vnet_nft_net old_nn, new_nn;
         struct vnet_network old;
         struct net *n = lookup(m, name, e);
         int r;
@@ -947,16 +947,7 @@ int manager_set_mode(struct manager *m, const char *name, enum vnet_mode mode,
                         goto restore_file;
         }
         /* Old rules out and new rules in within one transaction: no moment in between. */
-        nft_net_of(m, &old, &old_nn);
-        nft_net_of(m, &n->def, &new_nn);
-        r = vnet_nft_batch_new(&b);
-        if (r == 0)
-                r = vnet_nft_batch_del_network(b, &old_nn);
-        if (r == 0)
-                r = vnet_nft_batch_add_network(b, &new_nn);
-        if (r == 0)
-                r = commit(m, b);
-        vnet_nft_batch_free(b);
+        r = apply_rules(m, &old, &n->def);
         if (r < 0) {
                 mgr_fail(e, MGR_ERR_SYSTEM, -r, "mode", "cannot change firewall rules: %s",
                      strerror(-r));
@@ -1127,8 +1118,6 @@ static int change_running(struct manager *m, struct net *n, const struct vnet_ne
                           struct mgr_error *e)
 {
         struct vnet_network old = n->def;
-        struct vnet_nft_batch *b = NULL;
-        struct vnet_nft_net old_nn, new_nn;
         int r;
 
         if (strcmp(old.bridge, def->bridge) != 0) {
@@ -1164,16 +1153,7 @@ static int change_running(struct manager *m, struct net *n, const struct vnet_ne
             old.ipv4.prefix != def->ipv4.prefix) {
                 if (needs_forwarding(def->mode) && (r = enable_forwarding(e)) < 0)
                         goto fail;
-                nft_net_of(m, &old, &old_nn);
-                nft_net_of(m, def, &new_nn);
-                r = vnet_nft_batch_new(&b);
-                if (r == 0)
-                        r = vnet_nft_batch_del_network(b, &old_nn);
-                if (r == 0)
-                        r = vnet_nft_batch_add_network(b, &new_nn);
-                if (r == 0)
-                        r = commit(m, b);
-                vnet_nft_batch_free(b);
+                r = apply_rules(m, &old, def);
                 if (r < 0) {
                         mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot change firewall rules: %s",
                                  strerror(-r));
