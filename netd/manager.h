@@ -110,7 +110,8 @@ int manager_port_detach(struct manager *m, const char *network, const char *ifna
 int manager_port_up(struct manager *m, const char *ifname, const char *network,
                     const char *mac, const struct mgr_caller *caller, char *ifname_out,
                     struct mgr_error *e);
-int manager_port_down(struct manager *m, const char *ifname, struct mgr_error *e);
+int manager_port_down(struct manager *m, const char *ifname, const struct mgr_caller *caller,
+                      struct mgr_error *e);
 /* A TAP fd for the caller on the network named, or whose bridge is named, @bridge. */
 int manager_open_tap(struct manager *m, const char *bridge, bool vnet_hdr,
                      const struct mgr_caller *caller, int *fd, char *ifname_out,

@@ -670,7 +670,8 @@ int manager_port_up(struct manager *m, const char *ifname, const char *network,
         return adopt_port(m, n, &info, gmac, (long)caller->uid, -1, e);
 }
 
-int manager_port_down(struct manager *m, const char *ifname, struct mgr_error *e)
+int manager_port_down(struct manager *m, const char *ifname, const struct mgr_caller *caller,
+                      struct mgr_error *e)
 {
         struct port *pt;
         int r;
@@ -684,6 +685,10 @@ int manager_port_down(struct manager *m, const char *ifname, struct mgr_error *e
         /* A reservation outlives the VMM; only what PortUp adopted goes with it. */
         if (!pt || !pt->p.adopted)
                 return 0;
+        /* Unprivileged callers may only let go of what they brought up themselves. */
+        if (!caller->privileged && pt->p.owner != (long)caller->uid)
+                return mgr_fail(e, MGR_ERR_PERMISSION, 0, "ifname",
+                                "permission denied: not your port");
         return manager_port_detach(m, pt->p.network, ifname, e);
 }
 

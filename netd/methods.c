@@ -467,25 +467,16 @@ static json_t *m_port_up(struct manager *m, const struct server_peer *peer, json
 
 static json_t *m_port_down(struct manager *m, const struct server_peer *peer, json_t *params)
 {
+        struct mgr_caller caller = caller_of(peer);
         struct mgr_error e = { 0 };
         const char *ifname = NULL;
-        json_t *err = NULL, *p;
+        json_t *err = NULL;
 
         if (opt_string(params, "ifname", &ifname, &err) < 0)
                 return err;
         if (!ifname)
                 return invalid("ifname", "missing ifname");
-        /* Unprivileged callers may only let go of what they brought up themselves. */
-        p = manager_port_json(m, ifname);
-        if (p && !peer->privileged &&
-            json_integer_value(json_object_get(p, "owner")) != (json_int_t)peer->uid) {
-                json_decref(p);
-                return varlink_error_new("io.vnet.PermissionDenied",
-                                         json_pack("{s:s}", "message",
-                                                   "permission denied: not your port"));
-        }
-        json_decref(p);
-        if (manager_port_down(m, ifname, &e) < 0)
+        if (manager_port_down(m, ifname, &caller, &e) < 0)
                 return error_reply(&e);
         return varlink_reply_new(NULL);
 }

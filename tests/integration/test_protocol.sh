@@ -208,6 +208,25 @@ assert_eq "$(vnetctl --json list)" "$before" "networks after refused changes"
 in_host ip link show vbr-p >/dev/null || die "vbr-p gone after refused changes"
 in_host ip link show vbr-unet >/dev/null 2>&1 && die "a refused create made a bridge"
 
+log "PortDown: an adopted port goes only for its owner or a privileged caller"
+in_host ip link add pd0 type veth peer name pd1 || die "add pd0"
+out=$(vl connect 0 call 0 io.vnet.PortUp '{"ifname":"pd0","network":"pnet"}') || die "PortUp pd0"
+assert_eq "$(jq -r '.error // "none"' <<<"$out")" none "PortUp pd0 (adopted by root)"
+out=$(as_user "$VL" "$USOCK" connect 0 call 0 io.vnet.PortDown '{"ifname":"pd0"}') ||
+	die "PortDown pd0 as $USR: no reply"
+assert_eq "$(jq -r .error <<<"$out")" io.vnet.PermissionDenied "PortDown of root's port as $USR"
+vnetctl ports pnet | grep -q '^pd0 ' || die "pd0 is no longer a port after a refused PortDown"
+# A reservation outlives its VMM: PortDown leaves it, for anyone, and says so with success.
+vnetctl attach pnet --ifname rz1 >/dev/null || die "attach rz1"
+out=$(as_user "$VL" "$USOCK" connect 0 call 0 io.vnet.PortDown '{"ifname":"rz1"}') ||
+	die "PortDown rz1 as $USR: no reply"
+assert_eq "$(jq -r '.error // "none"' <<<"$out")" none "PortDown of a reservation as $USR"
+vnetctl ports pnet | grep -q '^rz1 ' || die "PortDown removed the reservation rz1"
+vl connect 0 call 0 io.vnet.PortDown '{"ifname":"pd0"}' >/dev/null || die "PortDown pd0 as root"
+vnetctl ports pnet | grep -q '^pd0 ' && die "pd0 is still a port after root's PortDown"
+vnetctl detach pnet rz1 >/dev/null || die "detach rz1"
+in_host ip link del pd0 || die "del pd0"
+
 log "the same user in vnetd's group may change networks"
 usermod -a -G "$GRP" "$USR" || die "usermod"
 as_user "$VL" "$SOCK" connect 0 call 0 io.vnet.ListNetworks >/dev/null ||
