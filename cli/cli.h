@@ -7,9 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#ifndef VNET_VERSION
-#define VNET_VERSION "0.1"
-#endif
+#include <vnet/vnet.h> /* VNET_VERSION */
 
 #define CLI_NELEMS(a) (sizeof(a) / sizeof((a)[0]))
 

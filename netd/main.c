@@ -98,7 +98,7 @@ static int parse_args(int argc, char **argv, struct options *o)
                         usage(stdout);
                         exit(EXIT_SUCCESS);
                 case OPT_VERSION:
-                        printf("vnetd 0.1\n");
+                        printf("vnetd " VNET_VERSION "\n");
                         exit(EXIT_SUCCESS);
                 default:
                         usage(stderr);

@@ -11,8 +11,7 @@
 #include "network_json.h"
 #include "nft_inspect.h"
 #include "varlink.h"
-
-#define VNET_VERSION "0.1"
+#include <vnet/vnet.h> /* VNET_VERSION */
 
 static const char *const error_names[_MGR_ERR_MAX] = {
         [MGR_ERR_INVALID] = "io.vnet.InvalidParameter",

@@ -18,6 +18,7 @@ extern "C" {
 
 #define VNET_SOCKET_DEFAULT "/run/vnet/vnetd.sock"
 #define VNET_INTERFACE      "io.vnet"
+#define VNET_VERSION        "0.1"
 
 struct vnet_client;
 
