@@ -63,6 +63,8 @@ expect_error 2 "mode: missing NAME" mode
 expect_error 2 "mode: missing MODE" mode net0
 expect_error 2 "mode: unexpected argument 'extra'" mode net0 nat extra
 expect_error 2 "list: unexpected argument 'extra'" list extra
+expect_error 2 "reload: unexpected argument 'extra'" reload extra
+expect_error 2 "reload: unknown option '--bogus'" reload --bogus
 expect_error 2 "help: unknown command 'nope'" help nope
 expect_error 2 "create: option '--allow-user' needs a value" create net0 --allow-user
 expect_error 2 "create: option '--allow-group' needs a value" create net0 --allow-group
@@ -142,8 +144,8 @@ expect_error 1 "$tmp/absent.sock" doctor --json
 for args in --help -h help; do
         run 0 $args
         [ ! -s "$tmp/err" ] || fail "vnetctl $args: unexpected stderr: $(cat "$tmp/err")"
-        for verb in create start stop destroy list show mode attach detach ports leases hosts \
-                "host add" "host del" doctor; do
+        for verb in create start stop destroy list reload show mode attach detach ports leases \
+                hosts "host add" "host del" doctor help; do
                 grep -q "^  $verb\b" "$tmp/out" || fail "vnetctl $args: '$verb' not listed"
         done
 done
@@ -179,6 +181,13 @@ run 0 doctor --help
 grep -q "^usage: vnetctl .* doctor$" "$tmp/out" || fail "vnetctl doctor --help: $(cat "$tmp/out")"
 run 0 --version
 grep -q "^vnetctl " "$tmp/out" || fail "vnetctl --version: $(cat "$tmp/out")"
+# Output that cannot be written (stdout is buffered: only the flush at exit sees it) is a
+# failure, exit 1 with one line, not a silent success.
+"$vnetctl" --help >/dev/full 2>"$tmp/err"
+got=$?
+[ "$got" = 1 ] || fail "vnetctl --help >/dev/full: exit $got, expected 1"
+[ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "^vnetctl: cannot write the output: " "$tmp/err" ||
+        fail "vnetctl --help >/dev/full: expected one line about the output, got: $(cat "$tmp/err")"
 
 # The VMM hooks are vnetctl under other names (make install adds the symlinks).
 for hook in vnet-ifup vnet-ifdown vnet-bridge-helper; do

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # vnetd as a process: daemonizing (ready when the parent returns, pid file), one instance per
-# run directory, command-line errors, signals.
+# run directory, command-line errors, signals, --socket.
 . "$(dirname "$0")/lib.sh"
 
 setup_host
@@ -54,6 +54,27 @@ vnetctl destroy csum >/dev/null || die "destroy csum"
 kill -TERM "$VNETD_PID"
 timeout 5 tail --pid="$VNETD_PID" -f /dev/null
 VNETD_PID=
+
+log "--socket PATH: the control socket at PATH, the one for everyone (0666) beside it"
+mkdir -p "$T/ctl"
+default_sock=$SOCK
+SOCK=$T/ctl/admin.sock # what start_vnetd waits for and the vnetctl wrapper connects to
+start_vnetd --socket "$SOCK"
+out=$(in_host "$VNETCTL" -s "$T/ctl/admin.sock" list) || die "vnetctl -s $T/ctl/admin.sock list"
+assert_contains "$(head -n1 <<<"$out")" NAME "vnetctl -s $T/ctl/admin.sock list"
+[ -S "$T/ctl/vnetd-user.sock" ] || die "no socket for everyone beside $T/ctl/admin.sock"
+assert_eq "$(stat -c %a "$T/ctl/vnetd-user.sock")" 666 "mode of $T/ctl/vnetd-user.sock"
+assert_eq "$(stat -c %a "$T/ctl/admin.sock")" 660 "mode of $T/ctl/admin.sock"
+in_host "$VNETCTL" -s "$T/ctl/vnetd-user.sock" list >/dev/null ||
+	die "vnetctl -s $T/ctl/vnetd-user.sock list"
+for f in vnetd.sock vnetd-user.sock; do
+	[ -e "$T/run/$f" ] && die "with --socket, vnetd also listens on $T/run/$f"
+done
+stop_vnetd
+for f in admin.sock vnetd-user.sock; do
+	[ -e "$T/ctl/$f" ] && die "$T/ctl/$f left behind after SIGTERM"
+done
+SOCK=$default_sock
 
 log "a broken vnetd.conf is an error at start"
 printf '[Daemon\nGroup=x\n' >"$T/etc/vnetd.conf"

@@ -5,8 +5,9 @@
 # guests run busybox udhcpc and nslookup. Checked: the lease (range, router per mode, DNS
 # server, MTU option, domain), static reservations (host add, attach --ip/--hostname), the
 # lease list with the name the guest sent, names resolved by the gateway (NAME.DOMAIN and bare
-# NAME; other names fail at once without forwarders, go to the forwarder with one: a second
-# dnsmasq in the uplink namespace, never a real upstream), dnsmasq's supervision (kill -9 ->
+# NAME, a guest's name on its own network only; other names fail at once without forwarders,
+# go to the forwarder with one: a second dnsmasq in the uplink namespace, never a real
+# upstream), dnsmasq's supervision (kill -9 ->
 # restarted at once; reservation changes and mode changes keep the process, and the router
 # follows the mode; stop reaps it; a vnetd restart adopts it), detach releasing the lease, dnsmasq bound to its bridge only, and bad input
 # refused with one line and nothing changed.
@@ -149,7 +150,7 @@ check "g1 configured its MTU and pings the gateway through the TAP with 8000 byt
 	ip netns exec "$ID-g1" busybox ping -c1 -W1 -s 8000 10.30.1.1 >/dev/null
 
 guest g4 b $M4
-L4=$(dhcp g4) || die "g4: no lease"
+L4=$(dhcp g4 -x hostname:iota) || die "g4: no lease"
 log "g4 (isolated): $L4"
 check "isolated: address in the default range" in_range "$(val "$L4" ip)" 10.30.2 2 254
 check "isolated: no router" [ -z "$(val "$L4" router)" ]
@@ -194,8 +195,15 @@ check "an outside name goes to the forwarder in the uplink namespace" \
 	[ "$(lookup www.example.test g1 10.30.1.1)" = 203.0.113.99 ]
 check "a missing name in the domain is not found" not lookup nosuch.lab.test g1 10.30.1.1
 A4=$(val "$L4" ip)
-out=$(ip netns exec "$ID-g1" busybox nslookup g4.b 10.30.2.1 2>&1)
-check "isolated network's name: unresolved (g4 sent none)" hasnt "$out" "$A4"
+check "isolated: the lease has the name g4 sent" [ "$(lease_of b $M4 | jq -r .hostname)" = iota ]
+check "isolated: iota.b resolves at b's gateway" [ "$(lookup iota.b g4 10.30.2.1)" = "$A4" ]
+check "isolated: bare iota resolves at b's gateway" [ "$(lookup iota g4 10.30.2.1)" = "$A4" ]
+# Network a's dnsmasq knows nothing of b's guests: it answers (no timeout), without the address.
+for q in iota iota.lab.test iota.b; do
+	out=$(ip netns exec "$ID-g1" timeout 5 busybox nslookup $q 10.30.1.1 2>&1)
+	check "b's guest name $q: not resolved through a's gateway ($(grep -m1 "can't find" <<<"$out"))" \
+		eval 'has "$out" "can.t find $q: " && hasnt "$out" "$A4"'
+done
 t0=$(now)
 out=$(ip netns exec "$ID-g4" timeout 5 busybox nslookup www.example.test 10.30.2.1 2>&1)
 rc=$?

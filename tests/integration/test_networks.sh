@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # A network's life: create, list, show, stop, start, destroy; the bridge as asked; files on
-# disk; autostart of hand-written definitions; restart of vnetd without touching bridges.
+# disk; autostart of hand-written definitions; restart of vnetd without touching bridges; --json
+# output of the verbs that change things.
 . "$(dirname "$0")/lib.sh"
 
 setup_host
@@ -146,6 +147,44 @@ in_host ip link show vbr-lab >/dev/null 2>&1 && die "vbr-lab still there"
 [ -e "$T/etc/networks/lab.conf" ] && die "lab.conf still there"
 in_host nft list table inet vnet | grep -q 'lab' && die "rules of lab remain"
 expect_fail "show destroyed" vnetctl show lab | grep -q "not found" || die "show lab message"
+
+log "--json (and -j, before or after the verb): one JSON document per command"
+# json WHAT ARGS...: runs vnetctl ARGS, which must succeed and print exactly one JSON document;
+# sets J to it.
+json() {
+	local what=$1
+	shift
+	J=$(vnetctl "$@") || die "$what failed"
+	[ "$(jq -s length <<<"$J" 2>/dev/null)" = 1 ] || die "$what: not one JSON document: $J"
+}
+json "create --json" --json create js --mode isolated --ipv4 10.81.0.1/24
+assert_eq "$(jq -r '[.name, .state] | join(" ")' <<<"$J")" "js running" "create --json"
+json "-j stop" -j stop js
+assert_eq "$(jq -r '[.name, .state] | join(" ")' <<<"$J")" "js stopped" "-j stop"
+json "start --json (after the verb)" start js --json
+assert_eq "$(jq -r '[.name, .state] | join(" ")' <<<"$J")" "js running" "start --json"
+json "-j mode" -j mode js routed
+assert_eq "$(jq -r '[.name, .mode] | join(" ")' <<<"$J")" "js routed" "-j mode"
+json "-j attach" -j attach js --ifname jt0
+assert_eq "$(jq -r '[.network, .ifname] | join(" ")' <<<"$J")" "js jt0" "-j attach"
+json "-j ports" -j ports js
+assert_eq "$(jq -r 'map(.ifname) | join(",")' <<<"$J")" jt0 "-j ports"
+json "-j detach" -j detach js jt0
+assert_eq "$(jq -c . <<<"$J")" "{}" "-j detach"
+json "-j ports after detach" -j ports js
+assert_eq "$(jq -c . <<<"$J")" "[]" "-j ports after detach"
+json "-j host add" -j host add js --mac 52:54:00:81:00:10 --ip 10.81.0.10 --name web
+assert_eq "$(jq -r 'map([.mac, .ip, .hostname] | join(" ")) | join(",")' <<<"$J")" \
+	"52:54:00:81:00:10 10.81.0.10 web" "-j host add (the reservations)"
+json "-j hosts" -j hosts js
+assert_eq "$(jq -r 'map(.mac) | join(",")' <<<"$J")" 52:54:00:81:00:10 "-j hosts"
+json "-j host del" -j host del js --mac 52:54:00:81:00:10
+assert_eq "$(jq -c . <<<"$J")" "[]" "-j host del (the reservations left)"
+json "-j reload" -j reload
+assert_eq "$(jq -c . <<<"$J")" "{}" "-j reload"
+json "destroy --json" --json destroy js
+assert_eq "$(jq -c . <<<"$J")" "{}" "destroy --json"
+expect_fail "show js after destroy --json" vnetctl show js >/dev/null
 
 log "after the last network stops, no rule of any network remains"
 for n in plain temp; do vnetctl destroy "$n" >/dev/null || die "destroy $n"; done

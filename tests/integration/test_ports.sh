@@ -256,6 +256,11 @@ log "ports survive vnetd restarts (SIGTERM, SIGKILL) without a flap"
 start_relay "$P0" r-g
 poll "$P0 up again" state_is a "$P0" up
 links() { in_host ip -j link show | jq -c '[.[] | select(.ifname|test("^(vnet|keep|ve0|vbr-a)")) | [.ifname, .ifindex, .master, .address]] | sort'; }
+# A name's guest MAC comes from the salt in the state directory, not from vnetd's memory: a
+# name detached before the restarts below gets the same MAC when attached after them.
+out=$(vnetctl attach a --ifname salt0) || die "attach salt0"
+msalt=${out#* }
+vnetctl detach a salt0 >/dev/null || die "detach salt0"
 links_before=$(links)
 ports_before=$(vnetctl ports a)
 ip netns exec "$HOST" ip monitor link >"$T/monitor" 2>&1 &
@@ -273,6 +278,10 @@ kill "$mon"
 wait "$mon" 2>/dev/null
 bad=$(grep -E "Deleted.*: ($P0|keep0|ve0)[:@]" "$T/monitor" || true)
 [ -z "$bad" ] || die "the restarts deleted or released ports: $bad"
+out=$(vnetctl attach a --ifname salt0) || die "attach salt0 after the restarts"
+assert_eq "${out#* }" "$msalt" "MAC of salt0 after detach, vnetd restarts, attach"
+vnetctl detach a salt0 >/dev/null || die "detach salt0 after the restarts"
+assert_eq "$(stat -c %a:%s "$T/lib/mac-salt")" 600:16 "mode and size of $T/lib/mac-salt"
 ping_ok "$G" 10.20.1.1 "after the restarts: guest to its gateway"
 stop_relay
 poll "$P0 down after the relay stopped" state_is a "$P0" down

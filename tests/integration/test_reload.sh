@@ -22,7 +22,9 @@ EOF
 start_vnetd
 
 reload() {
-	vnetctl reload >/dev/null || die "vnetctl reload failed"
+	local out
+	out=$(vnetctl reload) || die "vnetctl reload failed"
+	assert_eq "$out" "Definitions reloaded." "vnetctl reload's output"
 }
 sighup() {
 	kill -HUP "$VNETD_PID"
