@@ -919,19 +919,20 @@ static bool entry_of_addr(struct rtnl_addr *a, struct v4_entry *e)
                nl_addr_get_ipv4(rtnl_addr_get_local(a), &e->addr);
 }
 
-/* And of a route: what the main table routes. Local and broadcast entries belong to
- * addresses, which are kept as such; a default route would make every subnet a conflict. */
+/* And of a route: what the main table routes, default routes included (they tell an uplink).
+ * Local and broadcast entries belong to addresses, which are kept as such. */
 static bool entry_of_route(struct rtnl_route *rt, struct v4_entry *e)
 {
+        struct nl_addr *dst = rtnl_route_get_dst(rt);
         unsigned n;
 
         *e = (struct v4_entry){ .is_route = true };
         if (rtnl_route_get_family(rt) != AF_INET || rtnl_route_get_table(rt) != RT_TABLE_MAIN ||
-            rtnl_route_get_type(rt) != RTN_UNICAST ||
-            !nl_addr_get_ipv4(rtnl_route_get_dst(rt), &e->addr))
+            rtnl_route_get_type(rt) != RTN_UNICAST || !dst)
                 return false;
-        e->plen = (unsigned)nl_addr_get_prefixlen(rtnl_route_get_dst(rt));
-        if (e->plen == 0)
+        e->plen = (unsigned)nl_addr_get_prefixlen(dst);
+        /* A default route's destination may come without an address at all. */
+        if (!nl_addr_get_ipv4(dst, &e->addr) && (e->plen != 0 || nl_addr_get_len(dst) != 0))
                 return false;
         e->priority = rtnl_route_get_priority(rt);
         e->tos = rtnl_route_get_tos(rt);
@@ -1151,7 +1152,8 @@ static void view_forget_link(struct ipv4_view *v, int ifindex)
 static bool entry_conflicts(const struct v4_entry *e, struct in_addr subnet, unsigned prefix,
                             int ignore_ifindex, int *dev)
 {
-        if (!vnet_ipv4_overlap(e->addr, e->plen, subnet, prefix))
+        /* A default route "overlaps" every subnet: it is no conflict. */
+        if ((e->is_route && e->plen == 0) || !vnet_ipv4_overlap(e->addr, e->plen, subnet, prefix))
                 return false;
         if (!e->is_route) {
                 *dev = e->ifindex;
@@ -1238,77 +1240,32 @@ int vnet_link_ipv4_conflict(struct vnet_link *l, struct in_addr subnet, unsigned
         return 0;
 }
 
-/* The first IPv4 address on, or main-table route through, one interface. */
-struct in_use {
-        int ifindex;
-        bool found, is_route;
-        struct in_addr addr;
-        unsigned prefix;
-};
-
-static void in_use_addr(struct nl_object *obj, void *arg)
-{
-        struct in_use *u = arg;
-        struct rtnl_addr *a = (struct rtnl_addr *)obj;
-
-        if (u->found || rtnl_addr_get_family(a) != AF_INET || rtnl_addr_get_ifindex(a) != u->ifindex ||
-            !nl_addr_get_ipv4(rtnl_addr_get_local(a), &u->addr))
-                return;
-        u->found = true;
-        u->prefix = (unsigned)rtnl_addr_get_prefixlen(a);
-}
-
-static void in_use_route(struct nl_object *obj, void *arg)
-{
-        struct in_use *u = arg;
-        struct rtnl_route *rt = (struct rtnl_route *)obj;
-        int n;
-
-        if (u->found || rtnl_route_get_family(rt) != AF_INET ||
-            rtnl_route_get_table(rt) != RT_TABLE_MAIN || rtnl_route_get_type(rt) != RTN_UNICAST)
-                return;
-        n = rtnl_route_get_nnexthops(rt);
-        for (int i = 0; i < n; i++) {
-                if (rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(rt, i)) != u->ifindex)
-                        continue;
-                u->found = u->is_route = true;
-                if (!nl_addr_get_ipv4(rtnl_route_get_dst(rt), &u->addr))
-                        u->addr.s_addr = 0;
-                u->prefix = (unsigned)nl_addr_get_prefixlen(rtnl_route_get_dst(rt));
-                return;
-        }
-}
-
-static int in_use_parse_addr(struct nl_msg *msg, void *userdata)
-{
-        return nlerr_to_errno(nl_msg_parse(msg, in_use_addr, userdata));
-}
-
-static int in_use_parse_route(struct nl_msg *msg, void *userdata)
-{
-        return nlerr_to_errno(nl_msg_parse(msg, in_use_route, userdata));
-}
-
+/* From the view: its first address on @ifindex, else its first route through it. */
 int vnet_link_in_use(struct vnet_link *l, int ifindex, char *what, size_t what_len)
 {
-        struct in_use u;
+        const struct v4_entry *found = NULL;
         char addr[INET_ADDRSTRLEN];
-        int r = 0;
+        struct ipv4_view *v;
+        int r;
 
-        for (int attempt = 0; attempt < 3; attempt++) {
-                u = (struct in_use){ .ifindex = ifindex };
-                r = addr_dump(l, ifindex, in_use_parse_addr, &u);
-                if (r == 0 && !u.found)
-                        r = route_dump(l, in_use_parse_route, &u);
-                if (r != -EAGAIN)
-                        break;
-        }
-        if (r < 0 || !u.found)
+        v = view_get(l, &r);
+        if (!v)
                 return r;
-        inet_ntop(AF_INET, &u.addr, addr, sizeof(addr));
+        for (size_t i = 0; i < v->n && !(found && !found->is_route); i++) {
+                const struct v4_entry *e = &v->v[i];
+                bool on = !e->is_route && e->ifindex == ifindex;
+
+                for (unsigned k = 0; e->is_route && k < e->n_nh; k++)
+                        on = on || e->nh[k] == ifindex;
+                if (on && (!found || !e->is_route))
+                        found = e;
+        }
+        if (!found)
+                return 0;
+        inet_ntop(AF_INET, &found->addr, addr, sizeof(addr));
         if (what && what_len > 0)
-                snprintf(what, what_len, "%s %s/%u", u.is_route ? "route" : "address",
-                         u.is_route && u.prefix == 0 ? "default" : addr, u.prefix);
+                snprintf(what, what_len, "%s %s/%u", found->is_route ? "route" : "address",
+                         found->is_route && found->plen == 0 ? "default" : addr, found->plen);
         return 1;
 }
 
