@@ -505,15 +505,6 @@ const struct vnet_dhcp_host *vnet_dhcp_host_find_mac(const struct vnet_dhcp *d,
         return NULL;
 }
 
-const struct vnet_dhcp_host *vnet_dhcp_host_find_ip(const struct vnet_dhcp *d,
-                                                    struct in_addr ip)
-{
-        for (unsigned i = 0; i < d->n_hosts && i < VNET_DHCP_HOSTS_MAX; i++)
-                if (d->hosts[i].ip.s_addr == ip.s_addr)
-                        return &d->hosts[i];
-        return NULL;
-}
-
 int vnet_dhcp_forwarder_add(struct vnet_dhcp *d, const struct vnet_ipv4 *net, struct in_addr a,
                             struct vnet_err *e)
 {

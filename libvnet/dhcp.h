@@ -60,8 +60,6 @@ int vnet_dhcp_host_add(struct vnet_dhcp *d, const struct vnet_ipv4 *net,
 int vnet_dhcp_host_remove(struct vnet_dhcp *d, const uint8_t mac[6]);
 const struct vnet_dhcp_host *vnet_dhcp_host_find_mac(const struct vnet_dhcp *d,
                                                      const uint8_t mac[6]);
-const struct vnet_dhcp_host *vnet_dhcp_host_find_ip(const struct vnet_dhcp *d,
-                                                    struct in_addr ip);
 
 /* Adds an upstream resolver: -EINVAL when it is the gateway itself (dnsmasq would ask
  * itself), -EEXIST when listed already, -ENOSPC past VNET_DHCP_FORWARDERS_MAX; @e is filled

@@ -332,18 +332,6 @@ int vnet_principals_add(struct vnet_principals *p, const char *s, const char *fi
         return 0;
 }
 
-int vnet_parse_queues(const char *s, unsigned *queues, const char *field, struct vnet_err *e)
-{
-        char q[64];
-        unsigned long v;
-
-        if (parse_uint(s, &v) < 0 || v < 1 || v > VNET_QUEUES_MAX)
-                return vnet_err_set(e, field, "invalid %s '%s': must be a number in 1..%d", field,
-                                    s ? vnet_quote(s, q, sizeof(q)) : "", VNET_QUEUES_MAX);
-        *queues = (unsigned)v;
-        return 0;
-}
-
 int vnet_network_validate(const struct vnet_network *n, struct vnet_err *e)
 {
         char ifn[VNET_IFNAME_MAX + 1];

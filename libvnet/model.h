@@ -132,7 +132,6 @@ int vnet_parse_principal(const char *s, const char *field, struct vnet_err *e);
 /* Adds @s (validated) to @p; refuses duplicates and more than VNET_ALLOW_MAX. */
 int vnet_principals_add(struct vnet_principals *p, const char *s, const char *field,
                         struct vnet_err *e);
-int vnet_parse_queues(const char *s, unsigned *queues, const char *field, struct vnet_err *e);
 
 /* Whole-definition checks that span fields (nat and routed need an address, ...). */
 int vnet_network_validate(const struct vnet_network *n, struct vnet_err *e);

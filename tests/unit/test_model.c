@@ -151,11 +151,10 @@ static void mtus_bools_modes(void **state)
         assert_int_equal(vnet_mode_from_string("NAT"), -EINVAL);
 }
 
-static void principals_queues(void **state)
+static void principals(void **state)
 {
         struct vnet_principals p = { 0 };
         struct vnet_err e = { 0 };
-        unsigned q;
         (void)state;
         assert_int_equal(vnet_parse_principal("alice", "owner", &e), 0);
         assert_int_equal(vnet_parse_principal("_svc-1.x", "owner", &e), 0);
@@ -177,12 +176,6 @@ static void principals_queues(void **state)
         }
         assert_int_equal(vnet_principals_add(&p, "extra", "allow_users", &e), -EINVAL);
         assert_int_equal(vnet_principals_add(&p, "u1", "allow_users", &e), -EINVAL);
-        assert_int_equal(vnet_parse_queues("1", &q, "queues", &e), 0);
-        assert_int_equal(vnet_parse_queues("64", &q, "queues", &e), 0);
-        assert_int_equal(q, 64);
-        assert_int_equal(vnet_parse_queues("0", &q, "queues", &e), -EINVAL);
-        assert_int_equal(vnet_parse_queues("65", &q, "queues", &e), -EINVAL);
-        assert_int_equal(vnet_parse_queues("x", &q, "queues", &e), -EINVAL);
 }
 
 static void validate(void **state)
@@ -219,7 +212,7 @@ int main(void)
                 cmocka_unit_test(names),    cmocka_unit_test(ifnames),
                 cmocka_unit_test(gateways), cmocka_unit_test(overlap),
                 cmocka_unit_test(macs),     cmocka_unit_test(mtus_bools_modes),
-                cmocka_unit_test(principals_queues), cmocka_unit_test(validate),
+                cmocka_unit_test(principals), cmocka_unit_test(validate),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
