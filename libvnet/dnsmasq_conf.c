@@ -80,9 +80,6 @@ static int conf_check(const struct vnet_dnsmasq_conf *c, struct vnet_err *e)
         if (c->ipv4.prefix == 0)
                 return vnet_err_set(e, "ipv4", "invalid ipv4: dnsmasq serves networks with an "
                                     "IPv4 address only");
-        r = vnet_dhcp_validate(c->dhcp, &c->ipv4, e);
-        if (r < 0)
-                return r;
         r = check_path(c->pid_file, "pid-file", e);
         if (r < 0 || !c->dhcp->enabled)
                 return r;
