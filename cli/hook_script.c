@@ -3,6 +3,7 @@
  * and the MAC come from the port's reservation in vnetd, else from $VNET_NETWORK and
  * $VNET_MAC (QEMU passes its environment through). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,10 @@ static int script_param(const struct hook *h, json_t *params, const char *key, c
         return 0;
 }
 
-int hook_ifup(const struct hook *h, int argc, char **argv)
+/* Parses IFNAME, adds $VNET_NETWORK and $VNET_MAC if @env, calls @method; @ok_error is an
+ * error that counts as success. */
+static int script_run(const struct hook *h, int argc, char **argv, const char *method,
+                      bool env, const char *ok_error)
 {
         json_t *params, *reply = NULL;
         const char *ifname = NULL;
@@ -60,33 +64,29 @@ int hook_ifup(const struct hook *h, int argc, char **argv)
         if (!params)
                 return hook_error(h, -ENOMEM, "%s", strerror(ENOMEM));
         /* Values are vnetd's to validate: it names the field it refuses. */
-        r = script_param(h, params, "network", script_env("VNET_NETWORK"), "$VNET_NETWORK");
-        if (r == 0)
-                r = script_param(h, params, "mac", script_env("VNET_MAC"), "$VNET_MAC");
-        if (r < 0) {
-                json_decref(params);
-                return r;
+        if (env) {
+                r = script_param(h, params, "network", script_env("VNET_NETWORK"),
+                                 "$VNET_NETWORK");
+                if (r == 0)
+                        r = script_param(h, params, "mac", script_env("VNET_MAC"), "$VNET_MAC");
+                if (r < 0) {
+                        json_decref(params);
+                        return r;
+                }
         }
-        r = hook_call(h, "io.vnet.PortUp", params, &reply, NULL);
+        r = hook_call(h, method, params, &reply, ok_error);
         json_decref(reply);
         return r;
 }
 
+int hook_ifup(const struct hook *h, int argc, char **argv)
+{
+        return script_run(h, argc, argv, "io.vnet.PortUp", true, NULL);
+}
+
 int hook_ifdown(const struct hook *h, int argc, char **argv)
 {
-        json_t *params, *reply = NULL;
-        const char *ifname = NULL;
-        int r;
-
-        r = script_parse(h, argc, argv, &ifname);
-        if (r <= 0)
-                return r;
-        params = json_pack("{s:s}", "ifname", ifname);
-        if (!params)
-                return hook_error(h, -ENOMEM, "%s", strerror(ENOMEM));
         /* A downscript's goal is "not a port any more": an interface vnetd does not know as a
          * port has reached it (and QEMU could do nothing about it anyway). */
-        r = hook_call(h, "io.vnet.PortDown", params, &reply, "io.vnet.PortNotFound");
-        json_decref(reply);
-        return r;
+        return script_run(h, argc, argv, "io.vnet.PortDown", false, "io.vnet.PortNotFound");
 }
