@@ -60,6 +60,39 @@ int cli_oom(void)
         return -ENOMEM;
 }
 
+int cli_list(struct cli *cli, int argc, char **argv, bool by_network, const char *method,
+             const char *key, cli_text_fn text, size_t *count)
+{
+        static const char *const names[] = { "NETWORK" };
+        json_t *params = NULL, *reply = NULL;
+        char *network = NULL;
+        int r;
+
+        r = cli_parse_positional(cli, argc, argv, by_network ? names : NULL, by_network,
+                                 &network);
+        if (r <= 0)
+                return r;
+        if (by_network) {
+                params = json_object();
+                if (!params)
+                        return cli_oom();
+                r = cli_set_string(cli, params, "network", network, "NETWORK");
+                if (r < 0) {
+                        json_decref(params);
+                        return r;
+                }
+        }
+        r = cli_call(cli, method, params, &reply);
+        if (r < 0)
+                return r;
+        /* --json passes vnetd's objects through: fields it adds reach scripts unchanged. */
+        r = cli_print_array(cli, reply, key, text);
+        if (count)
+                *count = json_array_size(json_object_get(reply, key));
+        json_decref(reply);
+        return r;
+}
+
 int cli_set_string(struct cli *cli, json_t *params, const char *key, const char *value,
                    const char *what)
 {

@@ -91,6 +91,12 @@ int cli_print(struct cli *cli, const json_t *reply, const char *key, cli_text_fn
 /* The same for a member that must be an array (a list verb's reply). */
 int cli_print_array(struct cli *cli, const json_t *reply, const char *key, cli_text_fn text);
 
+/* A list verb: no argument, or NETWORK if @by_network ({"network": NETWORK} is sent);
+ * calls @method and prints its reply's array @key (with @text, or as JSON). *@count, if not
+ * NULL, gets the array's length (0 after --help). Returns 0 or -errno. */
+int cli_list(struct cli *cli, int argc, char **argv, bool by_network, const char *method,
+             const char *key, cli_text_fn text, size_t *count);
+
 /* Calls @method on vnetd; on failure prints the one error line and returns -errno (never
  * -EINVAL, which means a usage error). @params is stolen. */
 int cli_call(struct cli *cli, const char *method, json_t *params, json_t **reply);

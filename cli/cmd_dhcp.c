@@ -94,35 +94,13 @@ out:
         return r;
 }
 
-/* A list of one network: @method's reply member @key, an array, printed with @text. */
-static int dhcp_list(struct cli *cli, int argc, char **argv, const char *method,
-                     const char *key, cli_text_fn text)
-{
-        json_t *params, *reply = NULL;
-        char *network;
-        int r;
-
-        r = cli_parse_positional(cli, argc, argv, network_arg, 1, &network);
-        if (r <= 0)
-                return r;
-        params = json_pack("{s:s}", "network", network);
-        if (!params)
-                return cli_usage_error(cli, "NETWORK must be valid UTF-8");
-        r = cli_call(cli, method, params, &reply);
-        if (r < 0)
-                return r;
-        /* --json passes vnetd's objects through: fields it adds reach scripts unchanged. */
-        r = cli_print_array(cli, reply, key, text);
-        json_decref(reply);
-        return r;
-}
-
 int cmd_hosts(struct cli *cli, int argc, char **argv)
 {
-        return dhcp_list(cli, argc, argv, "io.vnet.ListHosts", "hosts", render_host_table);
+        return cli_list(cli, argc, argv, true, "io.vnet.ListHosts", "hosts", render_host_table, NULL);
 }
 
 int cmd_leases(struct cli *cli, int argc, char **argv)
 {
-        return dhcp_list(cli, argc, argv, "io.vnet.ListLeases", "leases", render_lease_table);
+        return cli_list(cli, argc, argv, true, "io.vnet.ListLeases", "leases", render_lease_table,
+                        NULL);
 }

@@ -8,21 +8,11 @@
 
 int cmd_doctor(struct cli *cli, int argc, char **argv)
 {
-        const json_t *findings;
-        json_t *reply = NULL;
-        size_t n;
+        size_t n = 0;
         int r;
 
-        r = cli_parse_positional(cli, argc, argv, NULL, 0, NULL);
-        if (r <= 0)
-                return r;
-        r = cli_call(cli, "io.vnet.Diagnose", NULL, &reply);
-        if (r < 0)
-                return r;
-        r = cli_print_array(cli, reply, "findings", render_findings);
-        findings = json_object_get(reply, "findings");
-        n = json_array_size(findings);
-        json_decref(reply);
+        r = cli_list(cli, argc, argv, false, "io.vnet.Diagnose", "findings", render_findings, &n);
+        /* After --help, n stays 0. */
         if (r < 0 || n == 0)
                 return r;
         /* Like a linter (systemd-analyze verify): findings make the exit status 1, so that

@@ -99,18 +99,8 @@ int cmd_destroy(struct cli *cli, int argc, char **argv)
 
 int cmd_list(struct cli *cli, int argc, char **argv)
 {
-        json_t *reply = NULL;
-        int r;
-
-        r = cli_parse_positional(cli, argc, argv, NULL, 0, NULL);
-        if (r <= 0)
-                return r;
-        r = cli_call(cli, "io.vnet.ListNetworks", NULL, &reply);
-        if (r < 0)
-                return r;
-        r = cli_print_array(cli, reply, "networks", render_network_table);
-        json_decref(reply);
-        return r;
+        return cli_list(cli, argc, argv, false, "io.vnet.ListNetworks", "networks",
+                        render_network_table, NULL);
 }
 
 int cmd_reload(struct cli *cli, int argc, char **argv)

@@ -113,21 +113,6 @@ static int port_table_text(FILE *f, const json_t *ports)
 
 int cmd_ports(struct cli *cli, int argc, char **argv)
 {
-        static const char *const names[] = { "NETWORK" };
-        json_t *params, *reply = NULL;
-        char *network;
-        int r;
-
-        r = cli_parse_positional(cli, argc, argv, names, 1, &network);
-        if (r <= 0)
-                return r;
-        params = json_pack("{s:s}", "network", network);
-        if (!params)
-                return cli_usage_error(cli, "arguments must be valid UTF-8");
-        r = cli_call(cli, "io.vnet.ListPorts", params, &reply);
-        if (r < 0)
-                return r;
-        r = cli_print_array(cli, reply, "ports", port_table_text);
-        json_decref(reply);
-        return r;
+        return cli_list(cli, argc, argv, true, "io.vnet.ListPorts", "ports", port_table_text,
+                        NULL);
 }
