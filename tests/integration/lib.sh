@@ -28,6 +28,10 @@ die() {
 cleanup() {
 	local rc=$?
 	set +e
+	if [ "${FAILED:-0}" -gt 0 ] && [ $rc -eq 0 ]; then
+		echo "FAIL: $FAILED check(s) failed"
+		rc=1
+	fi
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	if [ -n "$VNETD_PID" ]; then
 		kill "$VNETD_PID" 2>/dev/null
@@ -153,6 +157,23 @@ expect_fail() {
 	[ "$(wc -l <"$T/err")" -eq 1 ] || die "$what: expected one line on stderr, got: $err"
 	echo "$err"
 }
+
+# check DESCRIPTION COMMAND...: runs COMMAND; a failure is recorded and the test goes on (it
+# fails at the end: cleanup turns FAILED > 0 into a failed test).
+FAILED=0
+check() {
+	local what=$1
+	shift
+	if "$@"; then
+		echo "ok    $what"
+	else
+		echo "FAIL: $what" >&2
+		FAILED=$((FAILED + 1))
+	fi
+}
+has() { grep -q -- "$2" <<<"$1"; } # has TEXT PATTERN
+hasnt() { ! grep -q -- "$2" <<<"$1"; }
+not() { ! "$@"; }
 
 # reservations: the port reservations vnetd has recorded in $T/lib/ports.journal, as
 # "IFNAME NETWORK" lines: the journal replayed (a later line of an ifname replaces it).

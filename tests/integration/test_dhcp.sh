@@ -19,20 +19,6 @@ DNSMASQ=$(command -v dnsmasq) || { echo "dnsmasq not installed (dnsmasq-base)"; 
 command -v busybox >/dev/null || die "busybox missing (tests/tools/install-deps)"
 command -v dhcp_release >/dev/null || die "dhcp_release missing (dnsmasq-base)"
 
-FAILED=0
-check() { # DESCRIPTION COMMAND... ; records a failure and goes on
-	local what=$1
-	shift
-	if "$@"; then
-		echo "ok    $what"
-	else
-		echo "FAIL: $what" >&2
-		FAILED=$((FAILED + 1))
-	fi
-}
-has() { grep -q -- "$2" <<<"$1"; } # has TEXT PATTERN
-not() { ! "$@"; }
-hasnt() { ! grep -q -- "$2" <<<"$1"; }
 now() { echo "${EPOCHREALTIME/./}"; } # microseconds, without a fork
 field() { vnetctl --json show "$1" | jq -r "$2"; }
 dns_pid() { field "$1" '.dnsmasq.pid // 0'; }

@@ -12,20 +12,6 @@ TAPCTL=$TOOLS/tapctl
 RELAY=$TOOLS/taprelay
 OWNER=4711
 OTHER=4712
-FAILED=0
-
-check() { # description command... ; records a failure and goes on
-	local what=$1
-	shift
-	if "$@"; then
-		echo "ok    $what"
-	else
-		echo "FAIL: $what" >&2
-		FAILED=$((FAILED + 1))
-	fi
-}
-has() { grep -q -- "$2" <<<"$1"; } # has TEXT PATTERN
-hasnt() { ! grep -q -- "$2" <<<"$1"; }
 tc() { in_host "$TAPCTL" "$@"; }
 link() { in_host ip -d link show "$1" 2>/dev/null; }
 exists() { in_host test -e "/sys/class/net/$1"; }
