@@ -65,7 +65,8 @@ struct server {
         unsigned n_conns;
         bool accept_paused;
         bool refusing; /* at max_clients; refusals are logged once per episode */
-        bool timer;
+        bool timer;      /* the tick runs: only while there is something to watch */
+        unsigned tick_ms;
 };
 
 static uint64_t now_ms(void)
@@ -84,6 +85,29 @@ static bool conn_backlog(const struct conn *c)
 static size_t conn_out_pending(const struct conn *c)
 {
         return c->out_len - c->out_off;
+}
+
+static void server_tick(struct loop *l, void *userdata);
+
+/* The stall checks and the resumption of accept() need the tick; an idle daemon (no client,
+ * accepting) sleeps until something happens. */
+static void server_timer_update(struct server *s)
+{
+        bool want = s->n_conns > 0 || s->accept_paused;
+        int r;
+
+        if (want == s->timer)
+                return;
+        if (!want) {
+                loop_del_timer(s->loop, server_tick, s);
+                s->timer = false;
+                return;
+        }
+        r = loop_add_timer(s->loop, s->tick_ms, server_tick, s);
+        if (r < 0)
+                log_error("cannot watch clients for stalls: %s", strerror(-r));
+        else
+                s->timer = true;
 }
 
 static void conn_drop(struct conn *c)
@@ -110,6 +134,7 @@ static void conn_drop(struct conn *c)
         varlink_buf_free(&c->in);
         free(c->out);
         free(c);
+        server_timer_update(s);
 }
 
 static void conn_update_events(struct conn *c)
@@ -476,6 +501,7 @@ static int conn_new(struct server *s, int fd)
                 s->conns->prev = c;
         s->conns = c;
         s->n_conns++;
+        server_timer_update(s);
         return 0;
 }
 
@@ -483,6 +509,7 @@ static void server_pause_accept(struct server *s, bool pause)
 {
         if (loop_mod(s->loop, s->fd, pause ? 0 : EPOLLIN) == 0)
                 s->accept_paused = pause;
+        server_timer_update(s);
 }
 
 static void server_accept(struct loop *l, int fd, uint32_t events, void *userdata)
@@ -677,11 +704,7 @@ int server_new(struct loop *l, const struct server_config *cfg, server_handler_f
                 goto fail;
         /* Checked several times per timeout, so a stalled client goes within ~1.25 of it. */
         tick = s->stall_ms / 4;
-        tick = tick < 10 ? 10 : tick > 250 ? 250 : tick;
-        r = loop_add_timer(l, tick, server_tick, s);
-        if (r < 0)
-                goto fail;
-        s->timer = true;
+        s->tick_ms = tick < 10 ? 10 : tick > 250 ? 250 : tick;
         *ret = s;
         return 0;
 fail:

@@ -76,6 +76,19 @@ for f in admin.sock vnetd-user.sock; do
 done
 SOCK=$default_sock
 
+log "an idle vnetd sleeps: no client, no wake-up"
+start_vnetd
+vnetctl create idle --mode isolated >/dev/null || die "create idle"
+# voluntary context switches: a daemon that polls (a tick of a few per second) makes them.
+switches() { awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$VNETD_PID/status"; }
+sleep 1 # the last client's goodbye and the network's own settling
+s0=$(switches)
+sleep 2
+s1=$(switches)
+[ $((s1 - s0)) -le 2 ] || die "idle vnetd woke $((s1 - s0)) times in 2 s"
+vnetctl destroy idle >/dev/null || die "destroy idle"
+stop_vnetd
+
 log "a broken vnetd.conf is an error at start"
 printf '[Daemon\nGroup=x\n' >"$T/etc/vnetd.conf"
 in_host "$VNETD" --foreground --config-dir "$T/etc" --state-dir "$T/lib" --run-dir "$T/run" \
