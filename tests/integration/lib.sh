@@ -196,10 +196,42 @@ assert_contains() {
 # notifications after a bridge is made (carrier checks, still UP) are not flaps.
 link_flaps() {
 	local file=$1 name=${2:-}
-	grep -E 'Deleted|inet|^[0-9]+: [^:]+: <' "$file" |
+	grep -E 'Deleted|inet|^[0-9]+: [^:]+: <' "$file" | grep -v quietmark |
 		grep -vE '^[0-9]+: [^:]+: <[^>]*[<,]UP[,>]' |
 		{ if [ -n "$name" ]; then grep -F "$name"; else cat; fi; } || true
 }
+
+# A quiet window (a restart, a reload that must change nothing) is shown by a monitor in $HOST
+# writing FILE; monitor_mark FILE link|nft makes a change of our own and waits until FILE
+# shows it: before the window the monitor is then known to listen, after it to have caught
+# up (a sleep proves neither). The marks: the alias of a veth quietmark0 that is up (made on
+# first use; link_flaps leaves it out), and a table "ip quietmarkN" added and deleted by nft
+# (nft_events leaves those out).
+MARK_N=0
+monitor_mark() {
+	local file=$1 kind=$2 before
+	if [ "$kind" = link ] && ! in_host ip link show quietmark0 >/dev/null 2>&1; then
+		in_host ip link add quietmark0 type veth peer name quietmark1 &&
+			in_host ip link set quietmark1 up && in_host ip link set quietmark0 up ||
+			die "cannot make the marker link"
+	fi
+	for _ in $(seq 1 100); do
+		MARK_N=$((MARK_N + 1))
+		before=$(grep -c "quietmark" "$file")
+		case $kind in
+		link) in_host ip link set quietmark0 alias "mark$MARK_N" || die "marker alias" ;;
+		nft) in_host nft add table ip "quietmark$MARK_N" && in_host nft delete table ip "quietmark$MARK_N" ||
+			die "marker table" ;;
+		esac
+		for _ in 1 2 3 4 5; do
+			[ "$(grep -c "quietmark" "$file")" -gt "$before" ] && return 0
+			sleep 0.01
+		done
+	done
+	die "the monitor writing $file shows nothing of our marks"
+}
+# nft_events FILE: what nft monitor saw besides our marks (our nft's generations included).
+nft_events() { grep -v -e quietmark -e ' (nft)$' "$1" || true; }
 
 # our_dnsmasq: the pids of the dnsmasq processes whose command line names this test's
 # directory $T (vnetd leaves them running when it stops or dies: they belong to the networks).

@@ -110,16 +110,18 @@ PIDS+=("$mon")
 ip netns exec "$HOST" nft monitor >"$T/nft-monitor" 2>&1 &
 nmon=$!
 PIDS+=("$nmon")
-sleep 0.5
+monitor_mark "$T/monitor" link
+monitor_mark "$T/nft-monitor" nft
 stop_vnetd TERM
 log "vnetd stopped"
 in_host ip link show virbr0 >/dev/null || die "SIGTERM took the default network down"
 in_host nft list table inet vnet >/dev/null || die "SIGTERM removed the rules"
 start_vnetd
-sleep 0.3
+monitor_mark "$T/monitor" link
+monitor_mark "$T/nft-monitor" nft
 kill "$mon" "$nmon"
 wait "$mon" "$nmon" 2>/dev/null
-if grep -qE '^(add|delete|flush|replace|insert) ' "$T/nft-monitor"; then
+if nft_events "$T/nft-monitor" | grep -qE '^(add|delete|flush|replace|insert) '; then
 	cat "$T/nft-monitor"
 	die "the restart changed nftables rules"
 fi

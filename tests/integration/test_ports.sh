@@ -266,14 +266,14 @@ ports_before=$(vnetctl ports a)
 ip netns exec "$HOST" ip monitor link >"$T/monitor" 2>&1 &
 mon=$!
 PIDS+=("$mon")
-sleep 0.3
+monitor_mark "$T/monitor" link
 for sig in TERM KILL; do
 	stop_vnetd $sig
 	start_vnetd
 	assert_eq "$(links)" "$links_before" "links after a restart after SIG$sig"
 	assert_eq "$(vnetctl ports a)" "$ports_before" "ports after a restart after SIG$sig"
 done
-sleep 0.3
+monitor_mark "$T/monitor" link
 kill "$mon"
 wait "$mon" 2>/dev/null
 bad=$(grep -E "Deleted.*: ($P0|keep0|ve0)[:@]" "$T/monitor" || true)

@@ -46,7 +46,7 @@ calm_pid=$(field calm .dnsmasq.pid)
 
 in_host ip monitor link address >"$T/monitor" 2>&1 &
 PIDS+=($!)
-sleep 0.3
+monitor_mark "$T/monitor" link
 
 log "a hand-edited mode and MTU take effect in place"
 sed -i 's/^Mode=nat/Mode=routed/; s/^MTU=.*/MTU=9000/' "$T/etc/networks/lab.conf"
@@ -60,6 +60,7 @@ in_host nft list chain inet vnet net-lab-to | grep -q 'ip daddr 10.7.0.0/24 retu
 	die "lab has no routed rules"
 
 log "the network that did not change saw nothing"
+monitor_mark "$T/monitor" link
 [ -z "$(link_flaps "$T/monitor" "$calm_br")" ] || die "calm's bridge changed: $(cat "$T/monitor")"
 assert_eq "$(field calm .dnsmasq.pid)" "$calm_pid" "calm's dnsmasq"
 

@@ -101,7 +101,8 @@ PIDS+=("$MON")
 in_host nft monitor >"$T/nft-monitor" 2>&1 &
 NFTMON=$!
 PIDS+=("$NFTMON")
-sleep 0.3
+monitor_mark "$T/monitor" link
+monitor_mark "$T/nft-monitor" nft
 
 # 140 echo requests 50 ms apart (7 s); the restarts happen in the middle.
 COUNT=140
@@ -144,7 +145,8 @@ rx=$(sed -n 's/.* \([0-9]*\) packets received.*/\1/p' <<<"$summary")
 assert_eq "$tx" $COUNT "echo requests sent"
 assert_eq "$rx" $COUNT "echo replies received (0 lost across the restarts)"
 
-sleep 0.3
+monitor_mark "$T/monitor" link
+monitor_mark "$T/nft-monitor" nft
 kill "$MON" "$NFTMON"
 wait "$MON" "$NFTMON" 2>/dev/null
 bad=$(link_flaps "$T/monitor")
@@ -152,7 +154,7 @@ if [ -n "$bad" ]; then
 	cat "$T/monitor"
 	die "the restarts changed links or addresses: $bad"
 fi
-if grep -q . "$T/nft-monitor"; then
+if [ -n "$(nft_events "$T/nft-monitor")" ]; then
 	cat "$T/nft-monitor"
 	die "the restarts changed the rules (nft monitor saw events)"
 fi
