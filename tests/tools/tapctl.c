@@ -12,17 +12,27 @@
  *   tapctl open NAME QUEUES [UID GID]              attach QUEUES queues as a VMM would,
  *                                                  after dropping to UID/GID if given
  *   tapctl bench N BRIDGE                          per-port attach cost; group delete
+ *   tapctl helper HELPER BR [CMD...]               QEMU's side of -netdev bridge: runs
+ *                                                  "HELPER --use-vnet --fd=N --br=BR", takes
+ *                                                  the TAP it passes and prints its name;
+ *                                                  with CMD, runs it while holding the TAP
+ *                                                  ($TAPCTL_IFNAME: its name), then closes it
  *
- * Errors print "tapctl: VERB: ENAME (message)" on stderr and exit 1. */
+ * Errors print "tapctl: VERB: ENAME (message)" on stderr and exit 1. helper exits 1 without a
+ * line of its own when HELPER or CMD fails: their stderr is tapctl's. */
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/if_tun.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -183,6 +193,94 @@ static int transient(char **argv)
         close(fd);
         printf(" closed: exists=%d\n", if_nametoindex(argv[0]) != 0);
         return 0;
+}
+
+/* Runs argv[0] (with $TAPCTL_IFNAME if @ifname) and waits: 0 if it exited 0, else 1. */
+static int run(char **argv, int keep_fd, const char *ifname)
+{
+        int status;
+        pid_t pid = fork();
+
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                if ((keep_fd >= 0 && fcntl(keep_fd, F_SETFD, 0) < 0) ||
+                    (ifname && setenv("TAPCTL_IFNAME", ifname, 1) < 0))
+                        _exit(127);
+                execvp(argv[0], argv);
+                fprintf(stderr, "tapctl: helper: cannot run %s: %s\n", argv[0], strerror(errno));
+                _exit(127);
+        }
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+
+/* What QEMU's net_bridge_run_helper() does: one end of a socket pair for the helper (its only
+ * descriptor without close-on-exec), then one byte of data carrying the TAP. */
+static int helper(char **argv, int argc)
+{
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        char byte, fdarg[32], *brarg = NULL, *args[5];
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                             .msg_controllen = sizeof(control.buf) };
+        struct cmsghdr *cm;
+        struct ifreq ifr = { 0 };
+        int sv[2], tap = -1, r;
+        ssize_t n;
+
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                return -errno;
+        snprintf(fdarg, sizeof(fdarg), "--fd=%d", sv[1]);
+        if (asprintf(&brarg, "--br=%s", argv[1]) < 0) {
+                brarg = NULL;
+                r = -ENOMEM;
+                goto out;
+        }
+        args[0] = argv[0];
+        args[1] = "--use-vnet";
+        args[2] = fdarg;
+        args[3] = brarg;
+        args[4] = NULL;
+        /* The helper has exited when run() returns; what it sent waits in the socket. */
+        r = run(args, sv[1], NULL);
+        close(sv[1]);
+        sv[1] = -1;
+        if (r != 0)
+                goto out;
+        do
+                n = recvmsg(sv[0], &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        while (n < 0 && errno == EINTR);
+        cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+        if (n < 0)
+                r = -errno;
+        else if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+                 cm->cmsg_len != CMSG_LEN(sizeof(int)) || (mh.msg_flags & MSG_CTRUNC))
+                r = -EBADMSG; /* exit status 0 and no descriptor: QEMU would fail too */
+        if (r < 0)
+                goto out;
+        memcpy(&tap, CMSG_DATA(cm), sizeof(int));
+        if (ioctl(tap, TUNGETIFF, &ifr) < 0) {
+                r = -errno;
+                goto out;
+        }
+        printf("%s\n", ifr.ifr_name);
+        fflush(stdout);
+        if (argc > 2)
+                r = run(argv + 2, -1, ifr.ifr_name);
+out:
+        if (tap >= 0)
+                close(tap);
+        if (sv[1] >= 0)
+                close(sv[1]);
+        close(sv[0]);
+        free(brarg);
+        return r;
 }
 
 static double now_ms(void)
@@ -348,7 +446,8 @@ int main(int argc, char **argv)
               strcmp(verb, "delete-group") == 0) && argc != 3) ||
             (strcmp(verb, "enslave") == 0 && argc != 6) ||
             (strcmp(verb, "open") == 0 && argc != 4 && argc != 6) ||
-            (strcmp(verb, "bench") == 0 && argc != 4))
+            (strcmp(verb, "bench") == 0 && argc != 4) ||
+            (strcmp(verb, "helper") == 0 && argc < 4))
                 goto usage;
 
         /* The ioctl verbs need no netlink socket. */
@@ -372,6 +471,10 @@ int main(int argc, char **argv)
         if (strcmp(verb, "open") == 0) {
                 r = open_queues(argv + 2, argc - 2);
                 return r < 0 ? fail(verb, r) : 0;
+        }
+        if (strcmp(verb, "helper") == 0) {
+                r = helper(argv + 2, argc - 2);
+                return r < 0 ? fail(verb, r) : r;
         }
 
         r = vnet_link_open(&l);
@@ -406,6 +509,7 @@ usage:
                         "       tapctl enslave NAME BRIDGE GUESTMAC|none GROUP\n"
                         "       tapctl delete-group GROUP\n"
                         "       tapctl open NAME QUEUES [UID GID]\n"
-                        "       tapctl bench N BRIDGE\n");
+                        "       tapctl bench N BRIDGE\n"
+                        "       tapctl helper HELPER BR [CMD...]\n");
         return 2;
 }
