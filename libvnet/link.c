@@ -415,7 +415,8 @@ int vnet_link_enslave(struct vnet_link *l, int ifindex, const struct vnet_port_l
 
         if (ifindex <= 0 || p->master <= 0 || p->master == ifindex)
                 return -EINVAL;
-        msg = link_msg(RTM_SETLINK, 0, ifindex, IFF_UP, IFF_UP);
+        msg = link_msg(RTM_SETLINK, 0, ifindex, p->keep_down ? 0 : IFF_UP,
+                       p->keep_down ? 0 : IFF_UP);
         if (!msg ||
             (!mac_is_zero(p->mac) && nla_put(msg, IFLA_ADDRESS, sizeof(p->mac), p->mac) < 0) ||
             (p->mtu && nla_put_u32(msg, IFLA_MTU, p->mtu) < 0) ||
@@ -435,6 +436,20 @@ int vnet_link_release(struct vnet_link *l, int ifindex)
                 return -EINVAL;
         msg = link_msg(RTM_SETLINK, 0, ifindex, 0, 0);
         if (!msg || nla_put_u32(msg, IFLA_MASTER, 0) < 0) {
+                nlmsg_free(msg);
+                return -ENOMEM;
+        }
+        return link_call(l, msg, LINK_WAIT_ACK, NULL, NULL);
+}
+
+int vnet_link_set_group(struct vnet_link *l, int ifindex, uint32_t group)
+{
+        struct nl_msg *msg;
+
+        if (ifindex <= 0)
+                return -EINVAL;
+        msg = link_msg(RTM_SETLINK, 0, ifindex, 0, 0);
+        if (!msg || nla_put_u32(msg, IFLA_GROUP, group) < 0) {
                 nlmsg_free(msg);
                 return -ENOMEM;
         }

@@ -59,9 +59,10 @@ struct vnet_port_link {
         uint8_t mac[6]; /* the interface's own MAC (vnet_tap_mac()); all zero: leave alone,
                          * as for an adopted veth whose MAC belongs to its container */
         uint32_t group; /* device group (vnet_link_delete_group()); 0: leave alone */
+        bool keep_down; /* do not bring it up (a spare TAP waiting for its port) */
 };
 
-/* Sets MAC, MTU and group, brings the link up and enslaves it to the bridge, in one
+/* Sets MAC, MTU and group, brings the link up (unless @p->keep_down) and enslaves it to the bridge, in one
  * RTM_SETLINK. The kernel applies them in that order (MAC, MTU, group, up, master) and stops
  * at the first it refuses without undoing the earlier ones: on failure the link may carry the
  * new MAC, MTU and group and be up, but it is on no new bridge (-EOPNOTSUPP: @master is no
@@ -72,6 +73,9 @@ int vnet_link_enslave(struct vnet_link *l, int ifindex, const struct vnet_port_l
 /* Takes the link off its bridge (nomaster); it stays up. For adopted interfaces, which are
  * not ours to delete. 0 also if it was on no bridge. */
 int vnet_link_release(struct vnet_link *l, int ifindex);
+
+/* Moves the link to device group @group (0 is the default group). */
+int vnet_link_set_group(struct vnet_link *l, int ifindex, uint32_t group);
 
 /* Deletes every link of device group @group in one RTM_DELLINK: one unregister batch, so one
  * RCU grace period for all of them instead of one each. -EINVAL for group 0 (the default

@@ -18,6 +18,12 @@
 
 #define TUN_PATH "/dev/net/tun"
 
+/* Linux 6.0: TUNSETIFF leaves the carrier off instead of turning it on. Older kernels drop
+ * flags they do not know, so it costs nothing there. */
+#ifndef IFF_NO_CARRIER
+#define IFF_NO_CARRIER 0x0040
+#endif
+
 void vnet_tap_mac(const uint8_t guest_mac[6], uint8_t tap_mac[6])
 {
         memmove(tap_mac, guest_mac, 6);
@@ -58,6 +64,11 @@ static int tap_create_fd(const struct vnet_tap_spec *s, bool persist, int *ret_f
                 flags |= IFF_MULTI_QUEUE;
         if (s->vnet_hdr)
                 flags |= IFF_VNET_HDR;
+        /* Only a VMM's fd should ever raise a persistent TAP's carrier. Ours would for the
+         * moment until it is closed, and a carrier that just fell is not settled yet when the
+         * TAP joins a bridge: the bridge then enables the port and disables it again. */
+        if (persist || s->no_carrier)
+                flags |= IFF_NO_CARRIER;
 
         r = tap_open_dev(&fd);
         if (r < 0)
@@ -112,20 +123,17 @@ int vnet_tap_open_transient(const struct vnet_tap_spec *s, int *fd)
         return tap_create_fd(s, false, fd);
 }
 
-int vnet_tap_attach(int fd, const char *ifname, bool multi_queue, bool vnet_hdr)
+/* TUNSETIFF on the existing TAP @ifname, or -ENODEV; also if it is not the one of index
+ * @ifindex, when that is given. */
+static int tap_attach_existing(int fd, const char *ifname, int ifindex, short flags)
 {
-        short flags = IFF_TAP | IFF_NO_PI;
         unsigned before;
         int r;
 
         if (!tap_name_ok(ifname))
                 return -EINVAL;
-        if (multi_queue)
-                flags |= IFF_MULTI_QUEUE;
-        if (vnet_hdr)
-                flags |= IFF_VNET_HDR;
         before = if_nametoindex(ifname);
-        if (before == 0)
+        if (before == 0 || (ifindex > 0 && before != (unsigned)ifindex))
                 return -ENODEV;
         r = tap_setiff(fd, ifname, flags);
         if (r < 0)
@@ -135,6 +143,42 @@ int vnet_tap_attach(int fd, const char *ifname, bool multi_queue, bool vnet_hdr)
         if (if_nametoindex(ifname) != before)
                 return -ENODEV;
         return 0;
+}
+
+int vnet_tap_persist(int fd)
+{
+        return ioctl(fd, TUNSETPERSIST, 1UL) < 0 ? -errno : 0;
+}
+
+int vnet_tap_attach(int fd, const char *ifname, bool multi_queue, bool vnet_hdr)
+{
+        short flags = IFF_TAP | IFF_NO_PI;
+
+        if (multi_queue)
+                flags |= IFF_MULTI_QUEUE;
+        if (vnet_hdr)
+                flags |= IFF_VNET_HDR;
+        return tap_attach_existing(fd, ifname, 0, flags);
+}
+
+int vnet_tap_set_owner(const char *ifname, int ifindex, uid_t owner, gid_t group)
+{
+        int fd = -1, r;
+
+        /* The kernel takes no "none": an owner can be changed, not removed. */
+        if (owner == (uid_t)-1)
+                return -EINVAL;
+        r = tap_open_dev(&fd);
+        if (r < 0)
+                return r;
+        /* No carrier: the TAP is persistent and nobody else holds it (see tap_create_fd). */
+        r = tap_attach_existing(fd, ifname, ifindex, IFF_TAP | IFF_NO_PI | IFF_NO_CARRIER);
+        if (r == 0 && ioctl(fd, TUNSETOWNER, (unsigned long)owner) < 0)
+                r = -errno;
+        if (r == 0 && group != (gid_t)-1 && ioctl(fd, TUNSETGROUP, (unsigned long)group) < 0)
+                r = -errno;
+        close(fd);
+        return r;
 }
 
 int vnet_tap_open_by_name(const char *ifname, bool multi_queue, bool vnet_hdr, int *ret_fd)

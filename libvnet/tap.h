@@ -18,6 +18,8 @@ struct vnet_tap_spec {
         gid_t group;        /* (gid_t)-1: none; at least one of owner/group must be set */
         unsigned queues;    /* 0 or 1: single queue; 2..VNET_TAP_MAX_QUEUES: IFF_MULTI_QUEUE */
         bool vnet_hdr;      /* IFF_VNET_HDR (the bridge helper path) */
+        bool no_carrier;    /* vnet_tap_open_transient(): the fd does not raise the carrier
+                             * (always so for vnet_tap_create()) */
 };
 
 /* The TAP's own MAC: the guest MAC with the first byte 0xFE. Higher than any MAC a guest or
@@ -37,6 +39,9 @@ int vnet_tap_create(const struct vnet_tap_spec *s, int *ifindex);
  * the bridge helper, which hands the fd to QEMU. */
 int vnet_tap_open_transient(const struct vnet_tap_spec *s, int *fd);
 
+/* Makes the TAP that @fd holds persistent: it then outlives the fd. */
+int vnet_tap_persist(int fd);
+
 /* Deletes a persistent TAP by name (TUNSETPERSIST 0 on a fresh fd attached to it). -ENODEV
  * if there is no interface of that name, -EINVAL if it is not a TAP, -EBUSY if it is
  * single-queue and a VMM holds it open (vnet_link_delete() removes it anyway). */
@@ -48,6 +53,12 @@ int vnet_tap_delete(const char *ifname);
  * and group here (-EPERM), unless it has CAP_NET_ADMIN. Separate from the open so that a
  * caller can open /dev/net/tun first and drop privileges before attaching. */
 int vnet_tap_attach(int fd, const char *ifname, bool multi_queue, bool vnet_hdr);
+
+/* Gives the existing persistent single-queue TAP @ifname, of index @ifindex (else -ENODEV),
+ * owner @owner and, unless it is -1, group @group, without raising its carrier. The kernel
+ * can change an owner or group but not remove one: -EINVAL for owner -1, and a group the TAP
+ * had stays when @group is -1. */
+int vnet_tap_set_owner(const char *ifname, int ifindex, uid_t owner, gid_t group);
 
 /* Opens /dev/net/tun and vnet_tap_attach()es it; *fd is close-on-exec. */
 int vnet_tap_open_by_name(const char *ifname, bool multi_queue, bool vnet_hdr, int *fd);
