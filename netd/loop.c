@@ -30,6 +30,9 @@ struct loop {
          * dispatched; freed once the batch is done. */
         struct loop_entry *dead;
         bool dispatching;
+        loop_idle_fn idle_fn;
+        void *idle_userdata;
+        bool idle_due; /* events came since the idle function last said it was done */
         bool quit;
         int code;
 };
@@ -260,14 +263,25 @@ static int loop_run_once(struct loop *l, int timeout_ms)
         return n;
 }
 
+void loop_set_idle(struct loop *l, loop_idle_fn fn, void *userdata)
+{
+        l->idle_fn = fn;
+        l->idle_userdata = userdata;
+        l->idle_due = fn != NULL;
+}
+
 int loop_run(struct loop *l)
 {
         int r = 0;
 
         while (!l->quit) {
-                r = loop_run_once(l, -1);
+                r = loop_run_once(l, l->idle_due ? 0 : -1);
                 if (r < 0)
                         break;
+                if (r > 0)
+                        l->idle_due = l->idle_fn != NULL;
+                if (l->idle_due && !l->quit)
+                        l->idle_due = l->idle_fn(l, l->idle_userdata);
         }
         if (r >= 0)
                 r = l->code;
