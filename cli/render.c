@@ -255,7 +255,7 @@ static int render_warnings(FILE *f, const json_t *network)
 
 int render_network_details(FILE *f, const json_t *network)
 {
-        struct render_kv kv[18];
+        struct render_kv kv[20];
         const char *error = field_str(network, "error");
         const json_t *hosts = json_object_get(network, "hosts");
         char mtu[32], dhcp[160], dnsmasq[320], nhosts[32], *users, *groups, *forwarders;
@@ -297,6 +297,8 @@ int render_network_details(FILE *f, const json_t *network)
         }
         if ((line = details_dnsmasq(network, dnsmasq, sizeof(dnsmasq))))
                 kv[n++] = (struct render_kv){ "dnsmasq", line };
+        if ((line = field_str(network, "spare_tap")))
+                kv[n++] = (struct render_kv){ "Spare TAP", line };
         if (r == 0)
                 r = render_kv(f, kv, n);
         if (r == 0)

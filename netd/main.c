@@ -254,6 +254,13 @@ static void on_signal(struct loop *l, int fd, uint32_t events, void *userdata)
         }
 }
 
+/* Spare TAPs are made when no request waits (manager_idle()). */
+static bool on_idle(struct loop *l, void *userdata)
+{
+        (void)l;
+        return manager_idle(userdata);
+}
+
 int main(int argc, char **argv)
 {
         struct options o;
@@ -373,6 +380,7 @@ int main(int argc, char **argv)
                 ready_fd = -1;
         }
         log_info("ready; listening on %s", sock);
+        loop_set_idle(l, on_idle, m);
         r = loop_run(l);
         notify("STOPPING=1");
 out:

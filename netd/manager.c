@@ -135,7 +135,7 @@ static int record_path(struct manager *m, const char *name, char *buf, size_t le
                                                                                 : 0;
 }
 
-static int save_record(struct manager *m, const struct net *n)
+int mgr_save_record(struct manager *m, const struct net *n)
 {
         char path[4096];
         char *text;
@@ -146,6 +146,11 @@ static int save_record(struct manager *m, const struct net *n)
         if (r < 0)
                 return r;
         o = json_pack("{s:s, s:i}", "bridge", n->def.bridge, "ifindex", (json_int_t)n->ifindex);
+        if (o && n->spare.ifname[0] &&
+            json_object_set_new(o, "spare", json_string(n->spare.ifname)) < 0) {
+                json_decref(o);
+                o = NULL;
+        }
         if (!o)
                 return -ENOMEM;
         text = json_dumps(o, JSON_COMPACT);
@@ -169,6 +174,7 @@ static int remove_record(struct manager *m, const char *name)
 struct record {
         char bridge[VNET_IFNAME_MAX + 1];
         int ifindex;
+        char spare[VNET_IFNAME_MAX + 1]; /* "": none */
 };
 
 /* Writes the network's runtime record unless @rec, what is on disk, says the same. */
@@ -179,7 +185,7 @@ static int record_bridge(struct manager *m, const struct net *n, const struct re
 
         if (rec && strcmp(rec->bridge, n->def.bridge) == 0 && rec->ifindex == n->ifindex)
                 return 0;
-        r = save_record(m, n);
+        r = mgr_save_record(m, n);
         if (r < 0)
                 return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "cannot write runtime record: %s",
                                 strerror(-r));
@@ -190,7 +196,7 @@ static int load_record(struct manager *m, const char *name, struct record *rec)
 {
         char path[4096];
         json_error_t jerr;
-        const char *br = NULL;
+        const char *br = NULL, *spare = NULL;
         json_int_t idx = 0;
         json_t *o;
         int r;
@@ -201,12 +207,17 @@ static int load_record(struct manager *m, const char *name, struct record *rec)
         o = json_load_file(path, 0, &jerr);
         if (!o)
                 return access(path, F_OK) == 0 ? -EBADMSG : -ENOENT;
-        r = json_unpack(o, "{s:s, s?I}", "bridge", &br, "ifindex", &idx) < 0 ? -EBADMSG : 0;
-        if (r == 0 && vnet_parse_ifname(br, "bridge", NULL) < 0)
+        r = json_unpack(o, "{s:s, s?I, s?s}", "bridge", &br, "ifindex", &idx, "spare",
+                        &spare) < 0
+                    ? -EBADMSG
+                    : 0;
+        if (r == 0 && (vnet_parse_ifname(br, "bridge", NULL) < 0 ||
+                       (spare && vnet_parse_ifname(spare, "spare", NULL) < 0)))
                 r = -EBADMSG;
         if (r == 0) {
                 snprintf(rec->bridge, sizeof(rec->bridge), "%s", br);
                 rec->ifindex = (int)idx;
+                snprintf(rec->spare, sizeof(rec->spare), "%s", spare ? spare : "");
         }
         json_decref(o);
         return r;
@@ -643,6 +654,9 @@ static int adopt(struct manager *m, struct net *n, struct mgr_error *e)
 
         if (load_record(m, n->def.name, &rec) == 0)
                 recp = &rec;
+        /* Checked once the ports are known (mgr_spare_adopt). */
+        if (recp)
+                snprintf(n->spare.ifname, sizeof(n->spare.ifname), "%s", rec.spare);
         /* A renamed bridge in the definition: the old one is ours to remove. */
         if (recp && strcmp(rec.bridge, n->def.bridge) != 0) {
                 struct vnet_link_info info;
@@ -749,6 +763,7 @@ int manager_start(struct manager *m)
                 }
                 r = adopt(m, n, &e);
                 if (r < 0) {
+                        memset(&n->spare, 0, sizeof(n->spare));
                         n->state = NET_FAILED;
                         snprintf(n->error, sizeof(n->error), "%s", e.err.message);
                         log_error("network %s: %s", n->def.name, e.err.message);
@@ -764,9 +779,12 @@ int manager_start(struct manager *m)
                 goto out;
         }
         mgr_ports_reap_orphans(m);
-        for (size_t i = 0; i < m->n_nets; i++)
-                if (m->nets[i]->state == NET_RUNNING)
-                        mgr_ports_converge(m, m->nets[i]);
+        for (size_t i = 0; i < m->n_nets; i++) {
+                if (m->nets[i]->state != NET_RUNNING)
+                        continue;
+                mgr_ports_converge(m, m->nets[i]);
+                mgr_spare_adopt(m, m->nets[i]);
+        }
         if (first_start) {
                 r = vnet_write_file(marker, "", 0, 0644, 0);
                 if (r < 0)
@@ -833,7 +851,7 @@ int manager_create(struct manager *m, const struct vnet_network *in, struct mgr_
         r = add_net(m, &def, &n);
         if (r < 0)
                 return mgr_fail(e, MGR_ERR_SYSTEM, -r, "", "%s", strerror(-r));
-        r = save_record(m, n);
+        r = mgr_save_record(m, n);
         if (r == 0)
                 r = mgr_save_def(m, &def);
         if (r < 0) {
@@ -988,6 +1006,8 @@ static json_t *status_json(struct manager *m, const struct net *n)
                         json_object_set_new(d, "last_exit", json_string(st.last_exit));
                 json_object_set_new(o, "dnsmasq", d);
         }
+        if (n->state == NET_RUNNING && n->spare.ifindex > 0)
+                json_object_set_new(o, "spare_tap", json_string(n->spare.ifname));
         return o;
 }
 
@@ -1301,7 +1321,7 @@ static void repair_bridge(struct manager *m, struct net *n)
         n->ifindex = 0;
         r = converge_bridge(m, n, 0, &e);
         if (r == 0)
-                r = save_record(m, n);
+                r = mgr_save_record(m, n);
         if (r < 0) {
                 n->state = NET_FAILED;
                 snprintf(n->error, sizeof(n->error), "bridge deleted and not made again: %s",

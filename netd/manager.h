@@ -117,6 +117,10 @@ int manager_open_tap(struct manager *m, const char *bridge, bool vnet_hdr,
                      const struct mgr_caller *caller, int *fd, char *ifname_out,
                      struct mgr_error *e);
 
+/* Work for when no request waits (loop_set_idle()): makes the spare TAPs that networks want,
+ * one per call. True while more remains. */
+bool manager_idle(struct manager *m);
+
 /* Port objects (protocol's Port); NULL if unknown. */
 json_t *manager_port_json(struct manager *m, const char *ifname);
 /* The ports of @network; NULL and @e filled if the network is unknown. */

@@ -140,6 +140,167 @@ static int create_tap(struct manager *m, struct net *n, struct port *pt)
         return r;
 }
 
+/* --- spare TAPs ----------------------------------------------------------------------------
+ * Most of an attach is the kernel making the TAP: registering a device (sysfs, per-device IPv4
+ * and IPv6 state) and adding a bridge port, which costs more with every port the bridge has.
+ * A network that has had a port attached keeps one TAP made ahead, in idle time: named and
+ * MAC'd as its next port would be, with the bridge's MTU, on the bridge, down, owned by root.
+ * An attach that can use it (no name or the spare's, one queue, an owner) only gives it its
+ * owner and group and brings it up.
+ *
+ * The spare is in device group MGR_SPARE_GROUP until then, and the runtime record names it,
+ * so a restarted vnetd takes it back (mgr_spare_adopt); a TAP of that name in any other group
+ * is a port or someone else's. */
+
+static int allocate_ifname(struct manager *m, char out[VNET_IFNAME_MAX + 1], struct mgr_error *e);
+
+static void spare_forget(struct net *n)
+{
+        memset(&n->spare, 0, sizeof(n->spare));
+}
+
+/* The network whose spare is @ifname, if any. */
+static struct net *spare_holder(struct manager *m, const char *ifname)
+{
+        for (size_t i = 0; i < m->n_nets; i++)
+                if (m->nets[i]->spare.ifindex > 0 && strcmp(m->nets[i]->spare.ifname, ifname) == 0)
+                        return m->nets[i];
+        return NULL;
+}
+
+static void spare_delete(struct manager *m, struct net *n)
+{
+        int r;
+
+        if (n->spare.ifindex > 0) {
+                r = vnet_link_delete(m->link, n->spare.ifindex);
+                if (r < 0 && r != -ENODEV)
+                        log_warning("network %s: cannot delete spare TAP %s: %s", n->def.name,
+                                    n->spare.ifname, strerror(-r));
+        }
+        spare_forget(n);
+}
+
+static int spare_make(struct manager *m, struct net *n)
+{
+        struct mgr_error e = { 0 };
+        struct vnet_port_link pl = { .master = n->ifindex, .mtu = n->def.mtu,
+                                     .group = MGR_SPARE_GROUP, .keep_down = true };
+        struct vnet_tap_spec spec = { .owner = 0, .group = (gid_t)-1, .queues = 1,
+                                      .no_carrier = true };
+        struct vnet_link_info info;
+        struct spare s = { 0 };
+        uint8_t guest[6];
+        int fd = -1, r;
+
+        r = allocate_ifname(m, s.ifname, &e);
+        if (r < 0)
+                return r;
+        ports_mac_for(m->ports, n->def.name, s.ifname, guest);
+        vnet_tap_mac(guest, s.mac);
+        memcpy(pl.mac, s.mac, 6);
+        /* Named in the record before it exists, and persistent only once it is in the spare
+         * group: until then our fd is all that holds it. A vnetd that dies at any point
+         * leaves either nothing or a spare that the next one recognises. */
+        n->spare = s;
+        r = mgr_save_record(m, n);
+        crash_point("spare:named");
+        spec.ifname = s.ifname;
+        if (r == 0)
+                r = vnet_tap_open_transient(&spec, &fd);
+        /* Settles the carrier, as in create_tap(): the port must come up disabled. */
+        if (r == 0)
+                r = vnet_link_get(m->link, s.ifname, &info);
+        if (r == 0)
+                r = vnet_link_enslave(m->link, info.ifindex, &pl);
+        crash_point("spare:enslaved");
+        if (r == 0)
+                r = vnet_tap_persist(fd);
+        if (fd >= 0)
+                close(fd);
+        if (r < 0) {
+                spare_forget(n);
+                return r;
+        }
+        s.ifindex = info.ifindex;
+        n->spare = s;
+        return 0;
+}
+
+/* The spare of @n becomes the TAP of its new port @pt, which has the spare's name: owner and
+ * group, MAC (only if the port's differs), the port's device group, up. It is no longer a
+ * spare whatever happens; on failure it is deleted and the caller makes a TAP as usual. */
+static int spare_take(struct manager *m, struct net *n, struct port *pt)
+{
+        struct vnet_port_link pl = { .master = n->ifindex, .mtu = n->def.mtu,
+                                     .group = (uint32_t)n->ifindex };
+        struct spare s = n->spare;
+        uint8_t mac[6];
+        int r;
+
+        spare_forget(n);
+        vnet_tap_mac(pt->p.mac, mac);
+        if (memcmp(mac, s.mac, 6) != 0)
+                memcpy(pl.mac, mac, 6);
+        r = vnet_tap_set_owner(s.ifname, s.ifindex, (uid_t)pt->p.owner,
+                               pt->p.group >= 0 ? (gid_t)pt->p.group : (gid_t)-1);
+        if (r == 0)
+                r = vnet_link_enslave(m->link, s.ifindex, &pl);
+        if (r < 0) {
+                log_warning("network %s: spare TAP %s unusable (%s); making a new one",
+                            n->def.name, s.ifname, strerror(-r));
+                if (r != -ENODEV)
+                        vnet_link_delete(m->link, s.ifindex);
+                return r;
+        }
+        pt->ifindex = s.ifindex;
+        pt->carrier = false;
+        return 0;
+}
+
+void mgr_spare_adopt(struct manager *m, struct net *n)
+{
+        struct vnet_link_info info;
+
+        if (!n->spare.ifname[0] || n->spare.ifindex > 0)
+                return;
+        if (ports_find(m->ports, n->spare.ifname) ||
+            vnet_link_get(m->link, n->spare.ifname, &info) < 0 ||
+            strcmp(info.kind, "tun") != 0 || info.group != MGR_SPARE_GROUP) {
+                spare_forget(n);
+                return;
+        }
+        n->spare.ifindex = info.ifindex;
+        /* Ours, but off the bridge (it went meanwhile) or changed by someone: made anew. */
+        if (info.master != n->ifindex || info.mtu != n->def.mtu || info.up) {
+                spare_delete(m, n);
+                return;
+        }
+        memcpy(n->spare.mac, info.mac, 6);
+        n->spare_wanted = true;
+}
+
+bool manager_idle(struct manager *m)
+{
+        for (size_t i = 0; i < m->n_nets; i++) {
+                struct net *n = m->nets[i];
+                int r;
+
+                if (n->state != NET_RUNNING || !n->spare_wanted || n->spare.ifindex > 0)
+                        continue;
+                r = spare_make(m, n);
+                if (r < 0) {
+                        /* Until the next attach: no retrying in a loop. */
+                        n->spare_wanted = false;
+                        log_warning("network %s: cannot make a spare TAP: %s", n->def.name,
+                                    strerror(-r));
+                }
+                /* One at a time, so that requests come first. */
+                return true;
+        }
+        return false;
+}
+
 static void release(struct manager *m, struct port *pt, const char *why)
 {
         log_info("port %s of network %s released: %s", pt->p.ifname, pt->p.network, why);
@@ -196,6 +357,14 @@ void mgr_ports_down(struct manager *m, struct net *n)
                 pt->carrier = false;
                 any = any || !pt->p.adopted;
         }
+        n->spare_wanted = false;
+        /* The spare joins the ports' group: one batch for all. */
+        if (n->spare.ifindex > 0 && n->ifindex > 0 &&
+            vnet_link_set_group(m->link, n->spare.ifindex, (uint32_t)n->ifindex) == 0)
+                any = true;
+        else
+                spare_delete(m, n);
+        spare_forget(n);
         if (!any || n->ifindex <= 0)
                 return;
         /* All TAPs of the network in one unregister batch; adopted interfaces leave the bridge
@@ -516,7 +685,19 @@ int manager_port_attach(struct manager *m, const struct mgr_port_request *req,
                 return mgr_fail(e, MGR_ERR_INVALID, 0, "ifname",
                                 "invalid ifname '%s': already a port of network '%s'",
                                 req->ifname, other->p.network);
-        if (req->ifname) {
+        /* The spare serves a plain port: one queue, an owner (it has root as owner, which
+         * can be changed but not removed), and the name it has or none asked for. */
+        struct net *holder = req->ifname ? spare_holder(m, req->ifname) : NULL;
+        bool spare = p.queues == 1 && p.owner >= 0 && n->spare.ifindex > 0 &&
+                     (!req->ifname || holder == n);
+        if (spare) {
+                snprintf(p.ifname, sizeof(p.ifname), "%s", n->spare.ifname);
+                holder = NULL;
+        } else if (holder) {
+                /* A spare that cannot serve: it gives up the name (below, once the request is
+                 * known to be good), and a TAP is made. */
+                snprintf(p.ifname, sizeof(p.ifname), "%s", req->ifname);
+        } else if (req->ifname) {
                 r = vnet_link_get(m->link, req->ifname, &info);
                 if (r == 0) {
                         if (p.queues > 1)
@@ -552,6 +733,8 @@ int manager_port_attach(struct manager *m, const struct mgr_port_request *req,
                 return r;
         snprintf(p.network, sizeof(p.network), "%s", n->def.name);
 
+        if (holder)
+                spare_delete(m, holder);
         r = ports_add(m->ports, &p, &pt);
         if (r < 0) {
                 free(planned);
@@ -559,7 +742,9 @@ int manager_port_attach(struct manager *m, const struct mgr_port_request *req,
                                 strerror(-r));
         }
         crash_point("attach:reserved");
-        r = create_tap(m, n, pt);
+        r = spare ? spare_take(m, n, pt) : -ENODEV;
+        if (r < 0)
+                r = create_tap(m, n, pt);
         if (r < 0) {
                 free(planned);
                 ports_remove(m->ports, pt);
@@ -573,6 +758,7 @@ int manager_port_attach(struct manager *m, const struct mgr_port_request *req,
         commit_reservation(m, n, planned);
         snprintf(ifname_out, VNET_IFNAME_MAX + 1, "%s", p.ifname);
         log_info("port %s attached to network %s", p.ifname, n->def.name);
+        n->spare_wanted = true;
         return 0;
 }
 
@@ -653,6 +839,13 @@ int manager_port_up(struct manager *m, const char *ifname, const char *network,
         n = running_net(m, network ? network : "default", e);
         if (!n)
                 return -ENOENT;
+        struct net *holder = spare_holder(m, ifname);
+        if (holder)
+                return mgr_fail(e, MGR_ERR_INVALID, 0, "ifname",
+                                "invalid ifname '%s': vnetd made it for the next port of network "
+                                "'%s'; reserve it with 'vnetctl attach %s --ifname %s', or use "
+                                "another name",
+                                ifname, holder->def.name, holder->def.name, ifname);
         if (!caller->privileged && !mgr_caller_allowed(n, caller))
                 return mgr_fail(e, MGR_ERR_PERMISSION, 0, "network",
                                 "permission denied: not allowed on network '%s'", n->def.name);
@@ -809,6 +1002,12 @@ void manager_link_event(struct manager *m, int ifindex, bool deleted, int master
         int r;
 
         if (!pt) {
+                for (size_t i = 0; deleted && i < m->n_nets; i++)
+                        if (m->nets[i]->spare.ifindex == ifindex) {
+                                log_info("network %s: spare TAP %s has gone",
+                                         m->nets[i]->def.name, m->nets[i]->spare.ifname);
+                                spare_forget(m->nets[i]);
+                        }
                 mgr_network_link_event(m, ifindex, deleted);
                 return;
         }

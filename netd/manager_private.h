@@ -8,6 +8,16 @@
 #include "nft.h"
 #include "ports.h"
 
+/* The device group of spare TAPs (manager_ports.c): made by vnetd, not yet any port's. */
+#define MGR_SPARE_GROUP 0x766e6574u /* "vnet" */
+
+/* A TAP made ahead for a network's next port (manager_ports.c). */
+struct spare {
+        char ifname[VNET_IFNAME_MAX + 1]; /* "": none */
+        int ifindex;                      /* 0: named by the runtime record, not yet seen */
+        uint8_t mac[6];                   /* the TAP's own MAC (vnet_tap_mac()) */
+};
+
 /* One network: its definition and what vnetd knows of it in the kernel. */
 struct net {
         struct vnet_network def;
@@ -15,6 +25,8 @@ struct net {
         char error[256];
         int ifindex; /* the bridge vnetd made or adopted, when running; also the device
                       * group of the TAPs vnetd made for it */
+        struct spare spare;
+        bool spare_wanted; /* it has had a port attached since it came up */
 };
 
 struct manager {
@@ -39,16 +51,24 @@ struct net *mgr_find(struct manager *m, const char *name);
 int mgr_save_def(struct manager *m, const struct vnet_network *def);
 struct net *mgr_find_by_bridge(struct manager *m, const char *bridge);
 
+/* Writes @n's runtime record (bridge, its index, the spare's name). */
+int mgr_save_record(struct manager *m, const struct net *n);
+
 /* Root, or a user or group in the network's allow lists. */
 bool mgr_caller_allowed(const struct net *n, const struct mgr_caller *c);
 
 /* Ports of network @n after it came up: adopts the interfaces that are there, re-creates the
  * TAPs of reservations whose TAP is missing, releases adopted ports whose interface has gone. */
 void mgr_ports_converge(struct manager *m, struct net *n);
-/* Before the bridge of @n goes: deletes its TAPs in one kernel batch; reservations stay. */
+/* Before the bridge of @n goes: deletes its TAPs and its spare in one kernel batch;
+ * reservations stay. */
 void mgr_ports_down(struct manager *m, struct net *n);
 /* The network is destroyed: its reservations go too. */
 void mgr_ports_forget(struct manager *m, struct net *n);
+/* At start-up, for a running network whose runtime record names a spare: takes the TAP back
+ * as its spare if it still is one, else forgets it. */
+void mgr_spare_adopt(struct manager *m, struct net *n);
+
 /* At start-up: reservations of networks that are no longer defined go, with their TAPs. */
 void mgr_ports_reap_orphans(struct manager *m);
 

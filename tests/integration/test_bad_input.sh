@@ -15,6 +15,9 @@ start_vnetd
 # carrier (a bridge without ports loses it a moment after it comes up: the kernel's doing).
 # One process in the namespace, few tools: this runs once for each of the many cases.
 snapshot() {
+	# vnetd makes a spare TAP after an attach's reply, before it reads the next request: a
+	# request first, so that the links are read once that is done.
+	vnetctl list >/dev/null
 	in_host bash -c '
 		carrier="NO-CARRIER|LOWER_UP|M-DOWN"
 		nft list ruleset

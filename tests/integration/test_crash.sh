@@ -1,17 +1,20 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Crash consistency: vnetd killed (SIGKILL, by itself: VNET_TEST_CRASH_AT=STEP, netd/crash.h)
-# at every step of create, mode, attach, detach, stop and destroy comes back, started again
-# without the variable, to a consistent state: each network is either whole (definition,
-# runtime record, bridge with its address, its chains and map/set elements, its dnsmasq, its
-# ports' TAPs on the bridge) or stopped/absent with nothing of it left (no bridge, TAP,
-# chain, element, file in RUN_DIR or dnsmasq process); what was acknowledged before the crash
-# is still there; and vnetctl, nftables, the links and the processes agree. One setup, one
-# state directory: each step crashes on a network of its own, destroyed after its checks.
+# at every step of create, mode, attach (and the spare TAP made after it), detach, stop and
+# destroy comes back, started again without the variable, to a consistent state: each network
+# is either whole (definition, runtime record, bridge with its address, its chains and map/set
+# elements, its dnsmasq, its ports' TAPs on the bridge, its spare TAP if it has one) or
+# stopped/absent with nothing of it left (no bridge, TAP, chain, element, file in RUN_DIR or
+# dnsmasq process); what was acknowledged before the crash is still there; and vnetctl,
+# nftables, the links and the processes agree. One setup, one state directory: each step
+# crashes on a network of its own, destroyed after its checks.
 . "$(dirname "$0")/lib.sh"
 
 chmod 0755 "$T" # dnsmasq drops root
 setup_host
+
+SPARE_GROUP=1986946420 # the device group of spare TAPs (MGR_SPARE_GROUP, "vnet")
 
 # --- the consistency check ------------------------------------------------------------------
 # bad WHAT: one inconsistency, collected; consistent reports them all at once.
@@ -21,7 +24,7 @@ bad() { BAD+=("$*"); }
 # consistent WHAT: vnetctl, files, links, rules and processes agree.
 consistent() {
 	local what=$1 list nftj links net state br mode ipv4 pid ifx ports p f name recorded
-	local -A running=() bridges=() known=() port_ok=()
+	local -A running=() bridges=() known=() port_ok=() spare_ok=()
 	local dns
 	BAD=()
 	dns=$(our_dnsmasq)
@@ -77,6 +80,19 @@ consistent() {
 				fi
 				[ -f "$T/run/dnsmasq/$net.conf" ] || bad "$net (running): no dnsmasq config"
 			fi
+			# The spare TAP, if the network has one: on the bridge, down, in the spare
+			# group, named by the runtime record.
+			local spare sd
+			spare=$(vnetctl --json show "$net" | jq -r '.spare_tap // empty')
+			if [ -n "$spare" ]; then
+				spare_ok[$spare]=$net
+				sd=$(jq -c --arg i "$spare" 'map(select(.ifname == $i)) | .[0] |
+					[.linkinfo.info_kind, .master, .group, (.flags | index("UP") != null)]' <<<"$links")
+				[ "$sd" = "[\"tun\",\"$br\",\"$SPARE_GROUP\",false]" ] ||
+					bad "$net (running): spare $spare is $sd, not a TAP on $br, down, in the spare group"
+				[ "$(jq -r '.spare // ""' "$T/run/networks/$net.json" 2>/dev/null)" = "$spare" ] ||
+					bad "$net (running): runtime record does not name spare $spare"
+			fi
 			;;
 		stopped)
 			jq -e --arg b "$br" '.[] | select(.ifname == $b)' <<<"$links" >/dev/null &&
@@ -130,6 +146,7 @@ consistent() {
 			bad "orphan bridge $name"
 	done
 	for name in $(jq -r '.[] | select(.linkinfo.info_kind == "tun") | .ifname' <<<"$links"); do
+		[ -n "${spare_ok[$name]:-}" ] && continue
 		[ -n "${port_ok[$name]:-}" ] && [ -n "${running[${port_ok[$name]}]:-}" ] ||
 			bad "orphan TAP $name"
 	done
@@ -224,6 +241,11 @@ step mode:rules mr "mkp mr" "vnetctl mode mr isolated"
 step attach:reserved ar "mk ar" "vnetctl attach ar --ifname t-ar"
 step attach:tap at "mk at" "vnetctl attach at --ifname t-at"
 step detach:tap dt "mkp dt" "vnetctl detach dt t-dt"
+# After an attach's reply vnetd makes the network's spare TAP: it dies there, the attach
+# having been acknowledged (the op then waits for vnetd to die: it fails only if it does).
+dies_after() { "$@" >/dev/null && ! timeout 5 tail --pid="$VNETD_PID" -f /dev/null; }
+step spare:named sn "mk sn" "dies_after vnetctl attach sn --ifname t-sn"
+step spare:enslaved se "mk se" "dies_after vnetctl attach se --ifname t-se"
 for s in down:ports down:dns down:bridge down:rules; do
 	step "$s" "s${s#*:}" "mkp s${s#*:}" "vnetctl stop s${s#*:}"
 	step "$s" "d${s#*:}" "mkp d${s#*:}" "vnetctl destroy d${s#*:}"
@@ -239,6 +261,8 @@ assert_contains "$(outcome mode:defined)" "running isolated" "mode:defined: md"
 assert_contains "$(outcome mode:rules)" "running isolated" "mode:rules: mr"
 assert_contains "$(outcome attach:reserved)" "t-ar" "attach:reserved: the reservation made real"
 assert_contains "$(outcome attach:tap)" "t-at" "attach:tap: the port"
+assert_contains "$(outcome spare:named)" "t-sn" "spare:named: the acknowledged port"
+assert_contains "$(outcome spare:enslaved)" "t-se" "spare:enslaved: the acknowledged port"
 for s in down:ports down:dns down:bridge down:rules; do
 	assert_contains "$(outcome "$s" | head -n 1)" "running nat" "$s (stop): the network"
 done

@@ -62,6 +62,9 @@ check_port() {
 
 # A snapshot of everything a refused request must leave alone.
 snapshot() {
+	# vnetd makes a spare TAP after an attach's reply, before it reads the next request: a
+	# request first, so that the links are read once that is done.
+	vnetctl list >/dev/null
 	in_host ip -br link
 	in_host ip -j link show | jq -c '.[] | [.ifname, .ifindex, .master, .mtu, .address, .group]'
 	for n in $(vnetctl --json list | jq -r '.[].name'); do
