@@ -145,6 +145,17 @@ int main(int argc, char **argv)
                         r = -EIO; /* the TAP was deleted under us */
                         break;
                 }
+                /* The veth went down (the socket reports ENETDOWN, cleared by reading it) or
+                 * away: without this the error would make every ppoll return at once. */
+                if (p[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+                        int err = 0;
+                        socklen_t len = sizeof(err);
+                        (void)getsockopt(pkt, SOL_SOCKET, SO_ERROR, &err, &len);
+                        if ((p[1].revents & (POLLHUP | POLLNVAL)) || !if_nametoindex(argv[2])) {
+                                r = -ENODEV;
+                                break;
+                        }
+                }
                 if ((p[0].revents & POLLIN) && (r = pump(tap, pkt, buf)) < 0)
                         break;
                 if ((p[1].revents & POLLIN) && (r = pump(pkt, tap, buf)) < 0)
