@@ -54,6 +54,11 @@ cleanup() {
 	# vnetd leaves its dnsmasq children running on purpose (they serve the networks); the
 	# test's networks end here, so do they.
 	for p in $(our_dnsmasq); do kill "$p" 2>/dev/null; done
+	# Whatever else still runs in our namespaces (a monitor started through a function, whose
+	# $! was a subshell) would keep each namespace, with all in it, alive after `ip netns del`.
+	for ns in "${NAMESPACES[@]}"; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
+	done
 	for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null; done
 	for c in "${AT_EXIT[@]}"; do eval "$c" >/dev/null 2>&1; done
 	rm -rf "$T"

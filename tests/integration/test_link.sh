@@ -86,7 +86,8 @@ lc del vbr2 || die "del vbr2"
 # Events on a marker link bracket the apply, so the monitor is known to be listening before
 # it and to have caught up after it.
 ns ip link add vmark0 type veth peer name vmark1 || die "veth"
-ns ip monitor link address >"$T/mon" 2>&1 &
+# Not through ns(): $! must be the monitor itself, for the kill below and the cleanup.
+ip netns exec "$NS" ip monitor link address >"$T/mon" 2>&1 &
 MON_PID=$!
 wait_marker() { # N: wait until the monitor has printed N lines about vmark0
 	for _ in $(seq 1 100); do

@@ -254,7 +254,8 @@ still_attached() {
 
 # nft monitor prints "# new generation N by process P (NAME)" when a transaction commits:
 # that line closes each transaction. Marker tables (in $HOST only) open and close the window.
-in_host nft monitor >"$T/monitor" 2>&1 &
+# Not through in_host (a function: $! would be a subshell): $! must be the monitor itself.
+ip netns exec "$HOST" nft monitor >"$T/monitor" 2>&1 &
 mon=$!
 PIDS+=("$mon")
 # mark NAME: commit a transaction of our own and wait until the monitor shows it; sets MARK

@@ -103,7 +103,8 @@ assert_eq "$(in_host ip -j link show virbr1 | jq -r '.[0].address')" \
 log "restarting vnetd touches no bridge"
 idx_before=$(in_host ip -j link show | jq -c '[.[] | select(.ifname|test("^(virbr|vbr)")) | [.ifname,.ifindex]]')
 rules_before=$(in_host nft list table inet vnet | sort)
-in_host ip monitor link address >"$T/monitor" 2>&1 &
+# Not through in_host (a function: $! would be a subshell): $! must be the monitor itself.
+ip netns exec "$HOST" ip monitor link address >"$T/monitor" 2>&1 &
 mon=$!
 PIDS+=("$mon")
 # a restart whose table is already right changes no rule: nft monitor sees nothing

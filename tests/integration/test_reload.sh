@@ -44,7 +44,8 @@ lab_idx=$(ifindex "$lab_br")
 calm_pid=$(field calm .dnsmasq.pid)
 [ "$calm_pid" -gt 0 ] 2>/dev/null || die "calm has no dnsmasq"
 
-in_host ip monitor link address >"$T/monitor" 2>&1 &
+# Not through in_host (a function: $! would be a subshell): $! must be the monitor itself.
+ip netns exec "$HOST" ip monitor link address >"$T/monitor" 2>&1 &
 PIDS+=($!)
 monitor_mark "$T/monitor" link
 

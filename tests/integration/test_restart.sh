@@ -95,10 +95,12 @@ SNAP=$(snapshot)
 assert_contains "$SNAP" rtap0 "snapshot"
 assert_contains "$SNAP" g-d "snapshot"
 
-in_host ip monitor link address >"$T/monitor" 2>&1 &
+# Not through in_host (a function: $! would be a subshell): $! must be the monitor itself.
+ip netns exec "$HOST" ip monitor link address >"$T/monitor" 2>&1 &
 MON=$!
 PIDS+=("$MON")
-in_host nft monitor >"$T/nft-monitor" 2>&1 &
+# Not through in_host (a function: $! would be a subshell): $! must be the monitor itself.
+ip netns exec "$HOST" nft monitor >"$T/nft-monitor" 2>&1 &
 NFTMON=$!
 PIDS+=("$NFTMON")
 monitor_mark "$T/monitor" link
