@@ -42,6 +42,7 @@ struct options {
 struct daemon_conf {
         char group[64];
         bool zero_dhcp_checksum;
+        bool spare_taps;
 };
 
 static void usage(FILE *f)
@@ -129,6 +130,13 @@ static int conf_handler(void *user, const char *section, const char *name, const
                 log_error("vnetd.conf: %s", e.message);
                 return 0;
         }
+        if (strcmp(section, "Daemon") == 0 && strcmp(name, "SpareTAPs") == 0) {
+                struct vnet_err e = { 0 };
+                if (vnet_parse_bool(value, &c->spare_taps, name, &e) == 0)
+                        return 1;
+                log_error("vnetd.conf: %s", e.message);
+                return 0;
+        }
         log_warning("vnetd.conf: unknown key %s in [%s], ignored", name, section);
         return 1;
 }
@@ -140,6 +148,7 @@ static int load_conf(const char *config_dir, struct daemon_conf *c)
 
         snprintf(c->group, sizeof(c->group), "vnet");
         c->zero_dhcp_checksum = false;
+        c->spare_taps = true;
         snprintf(path, sizeof(path), "%s/vnetd.conf", config_dir);
         r = ini_parse(path, conf_handler, c);
         if (r == -1)
@@ -321,7 +330,8 @@ int main(int argc, char **argv)
                                                   .run_dir = o.run_dir,
                                                   .loop = l,
                                                   .zero_dhcp_checksum =
-                                                          conf.zero_dhcp_checksum },
+                                                          conf.zero_dhcp_checksum,
+                                                  .spare_taps = conf.spare_taps },
                         &m);
         if (r < 0) {
                 log_error("cannot initialise: %s", strerror(-r));

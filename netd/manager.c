@@ -1045,6 +1045,7 @@ int manager_new(const struct manager_config *cfg, struct manager **ret)
         if (!m)
                 return -ENOMEM;
         m->zero_dhcp_checksum = cfg->zero_dhcp_checksum;
+        m->spare_taps = cfg->spare_taps;
         m->state_dir = strdup(cfg->state_dir);
         m->run_dir = strdup(cfg->run_dir);
         if (!m->state_dir || !m->run_dir)

@@ -54,6 +54,8 @@ struct manager_config {
         struct loop *loop;   /* for the dnsmasq children */
         /* vnetd.conf ZeroDHCPChecksum=: zero the UDP checksum of DHCP replies to guests. */
         bool zero_dhcp_checksum;
+        /* vnetd.conf SpareTAPs=: keep a TAP made ahead for each network's next port. */
+        bool spare_taps;
 };
 
 int manager_new(const struct manager_config *cfg, struct manager **ret);

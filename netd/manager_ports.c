@@ -271,8 +271,9 @@ void mgr_spare_adopt(struct manager *m, struct net *n)
                 return;
         }
         n->spare.ifindex = info.ifindex;
-        /* Ours, but off the bridge (it went meanwhile) or changed by someone: made anew. */
-        if (info.master != n->ifindex || info.mtu != n->def.mtu || info.up) {
+        /* Ours, but off the bridge (it went meanwhile) or changed by someone: made anew; or
+         * no longer wanted (SpareTAPs=no). */
+        if (info.master != n->ifindex || info.mtu != n->def.mtu || info.up || !m->spare_taps) {
                 spare_delete(m, n);
                 return;
         }
@@ -758,7 +759,7 @@ int manager_port_attach(struct manager *m, const struct mgr_port_request *req,
         commit_reservation(m, n, planned);
         snprintf(ifname_out, VNET_IFNAME_MAX + 1, "%s", p.ifname);
         log_info("port %s attached to network %s", p.ifname, n->def.name);
-        n->spare_wanted = true;
+        n->spare_wanted = m->spare_taps;
         return 0;
 }
 

@@ -41,6 +41,7 @@ struct manager {
         struct ports *ports;
         struct dnsmasq_sup *dns;
         bool zero_dhcp_checksum;
+        bool spare_taps;
 };
 
 

@@ -5,8 +5,8 @@
 # an attach that can use it gets exactly that TAP, made the port's own (owner, group, MAC,
 # up). Checked: when a spare is used and when not (a name of its own, no owner, queues), a
 # spare giving up its name (to a multiqueue port, to another network's port, but not to a
-# refused request), the hook refusing it, someone deleting or
-# changing it, vnetd restarts (kept as it is, or made anew), stop, destroy, and a guest
+# refused request), the hook refusing it, someone deleting or changing it, vnetd restarts
+# (kept as it is, or made anew), stop, SpareTAPs=no in vnetd.conf, destroy, and a guest
 # behind a port that was a spare reaching the gateway.
 # uid/gid 4711/4712 have no passwd/group entry, so `ip -d link` prints them as numbers.
 . "$(dirname "$0")/lib.sh"
@@ -219,6 +219,20 @@ vnetctl start a >/dev/null || die "start a"
 check "no spare after start" no_spare a
 vnetctl attach a >/dev/null || die "attach after start"
 poll "a spare again" has_spare a
+
+log "SpareTAPs=no: a spare left from before goes at start, and none is made"
+poll "a spare again" has_spare a
+S=$(spare a)
+stop_vnetd TERM
+printf '[Daemon]\nSpareTAPs=no\n' >"$T/etc/vnetd.conf"
+start_vnetd
+check "SpareTAPs=no: the old spare is gone" not in_host test -e "/sys/class/net/$S"
+check "SpareTAPs=no: none reported" no_spare a
+out=$(vnetctl attach a) || die "attach with SpareTAPs=no"
+check "SpareTAPs=no: the attach makes its TAP" [ "$(lf "${out%% *}" .master)" = vbr-a ]
+vnetctl list >/dev/null # the reply to this comes after any spare would have been made
+check "SpareTAPs=no: no spare after an attach" eval 'no_spare a && [ -z "$(spare_links)" ]'
+rm "$T/etc/vnetd.conf"
 
 log "destroy: nothing left"
 vnetctl destroy a >/dev/null || die "destroy a"
