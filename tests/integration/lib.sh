@@ -176,6 +176,16 @@ check() {
 		FAILED=$((FAILED + 1))
 	fi
 }
+# poll DESCRIPTION COMMAND...: the command must succeed within about 2 s (tried every 20 ms).
+poll() {
+	local what=$1 i
+	shift
+	for i in $(seq 1 100); do
+		"$@" && return 0
+		sleep 0.02
+	done
+	die "$what (not within 2 s)"
+}
 has() { grep -q -- "$2" <<<"$1"; } # has TEXT PATTERN
 hasnt() { ! grep -q -- "$2" <<<"$1"; }
 not() { ! "$@"; }

@@ -30,16 +30,6 @@ master() { lf "$1" '.master // "none"'; }
 tapmac() { echo "fe${1:2}"; } # the TAP's own MAC for guest MAC $1
 port() { vnetctl --json ports "$1" | jq -c --arg i "$2" '.[] | select(.ifname == $i)'; }
 pfield() { port "$1" "$2" | jq -r "$3"; } # pfield NET IFNAME JQ-PATH
-# poll DESCRIPTION COMMAND...: the command must succeed within about 1 s.
-poll() {
-	local what=$1 i
-	shift
-	for i in $(seq 1 50); do
-		"$@" && return 0
-		sleep 0.02
-	done
-	die "$what (not within 1 s)"
-}
 state_is() { [ "$(pfield "$1" "$2" .state)" = "$3" ]; }
 no_port() { [ -z "$(port "$1" "$2")" ]; }
 on_bridge() { [ "$(master "$1")" = "$2" ]; }

@@ -22,16 +22,6 @@ lf() { lj "$1" | jq -r ".[0]$2"; }                     # lf IFNAME JQ-PATH
 ifindex() { lf "$1" .ifindex; }
 spare() { vnetctl --json show "$1" | jq -r '.spare_tap // empty'; }
 tapmac() { echo "fe${1:2}"; } # the TAP's own MAC for guest MAC $1
-# poll DESCRIPTION COMMAND...: the command must succeed within about 2 s.
-poll() {
-	local what=$1 i
-	shift
-	for i in $(seq 1 100); do
-		"$@" && return 0
-		sleep 0.02
-	done
-	die "$what (not within 2 s)"
-}
 has_spare() { [ -n "$(spare "$1")" ]; }
 no_spare() { [ -z "$(spare "$1")" ]; }
 spare_links() {
