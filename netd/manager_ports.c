@@ -634,29 +634,59 @@ static int plan_reservation(struct net *n, const struct mgr_port_request *req,
         return 0;
 }
 
-static void commit_reservation(struct manager *m, struct net *n, struct vnet_dhcp *planned)
+/* Puts the reservation planned by plan_reservation() in place (it takes @planned): the
+ * definition on disk, then dnsmasq. *undo gets what was there before, for undo_reservation(),
+ * or NULL when nothing was planned. On failure nothing has changed. */
+static int commit_reservation(struct manager *m, struct net *n, struct vnet_dhcp *planned,
+                              struct vnet_dhcp **undo, struct mgr_error *e)
+{
+        int r;
+
+        *undo = NULL;
+        if (!planned)
+                return 0;
+        *undo = malloc(sizeof(**undo));
+        if (!*undo) {
+                free(planned);
+                return mgr_fail(e, MGR_ERR_SYSTEM, ENOMEM, "", "%s", strerror(ENOMEM));
+        }
+        **undo = n->def.dhcp;
+        n->def.dhcp = *planned;
+        free(planned);
+        /* On failure it puts the old reservations back itself. */
+        r = mgr_dns_hosts_changed(m, n, *undo, e);
+        if (r < 0) {
+                free(*undo);
+                *undo = NULL;
+        }
+        return r;
+}
+
+/* The port did not come about after all: its reservation goes again (takes @undo). */
+static void undo_reservation(struct manager *m, struct net *n, struct vnet_dhcp *undo)
 {
         struct mgr_error e = { 0 };
-        struct vnet_dhcp *old;
+        struct vnet_dhcp *cur;
 
-        if (!planned)
+        if (!undo)
                 return;
-        old = malloc(sizeof(*old));
-        if (old) {
-                *old = n->def.dhcp;
-                n->def.dhcp = *planned;
-                if (mgr_dns_hosts_changed(m, n, old, &e) < 0)
-                        log_error("network %s: %s", n->def.name, e.err.message);
+        cur = malloc(sizeof(*cur));
+        if (cur) {
+                *cur = n->def.dhcp;
+                n->def.dhcp = *undo;
+                if (mgr_dns_hosts_changed(m, n, cur, &e) < 0)
+                        log_error("network %s: the reservation of a port that failed stays: %s",
+                                  n->def.name, e.err.message);
         }
-        free(old);
-        free(planned);
+        free(cur);
+        free(undo);
 }
 
 int manager_port_attach(struct manager *m, const struct mgr_port_request *req,
                         const struct mgr_caller *caller, char *ifname_out, struct mgr_error *e)
 {
         struct vnet_port p = { .owner = -1, .group = -1, .queues = req->queues ? req->queues : 1 };
-        struct vnet_dhcp *planned = NULL;
+        struct vnet_dhcp *planned = NULL, *undo = NULL;
         struct vnet_link_info info;
         struct port *pt, *other;
         struct net *n;
@@ -709,12 +739,15 @@ int manager_port_attach(struct manager *m, const struct mgr_port_request *req,
                         if (r == 0)
                                 r = plan_reservation(n, req, p.mac, &planned, e);
                         if (r == 0)
-                                r = adopt_port(m, n, &info, p.mac, p.owner, p.group, e);
+                                r = commit_reservation(m, n, planned, &undo, e);
+                        if (r < 0)
+                                return r;
+                        r = adopt_port(m, n, &info, p.mac, p.owner, p.group, e);
                         if (r < 0) {
-                                free(planned);
+                                undo_reservation(m, n, undo);
                                 return r;
                         }
-                        commit_reservation(m, n, planned);
+                        free(undo);
                         snprintf(ifname_out, VNET_IFNAME_MAX + 1, "%s", req->ifname);
                         return 0;
                 }
@@ -734,8 +767,6 @@ int manager_port_attach(struct manager *m, const struct mgr_port_request *req,
                 return r;
         snprintf(p.network, sizeof(p.network), "%s", n->def.name);
 
-        if (holder)
-                spare_delete(m, holder);
         r = ports_add(m->ports, &p, &pt);
         if (r < 0) {
                 free(planned);
@@ -743,11 +774,20 @@ int manager_port_attach(struct manager *m, const struct mgr_port_request *req,
                                 strerror(-r));
         }
         crash_point("attach:reserved");
+        /* The address reservation before the kernel: a definition that cannot be written
+         * refuses the attach with nothing made. */
+        r = commit_reservation(m, n, planned, &undo, e);
+        if (r < 0) {
+                ports_remove(m->ports, pt);
+                return r;
+        }
+        if (holder)
+                spare_delete(m, holder);
         r = spare ? spare_take(m, n, pt) : -ENODEV;
         if (r < 0)
                 r = create_tap(m, n, pt);
         if (r < 0) {
-                free(planned);
+                undo_reservation(m, n, undo);
                 ports_remove(m->ports, pt);
                 if (r == -EEXIST)
                         return mgr_fail(e, MGR_ERR_INVALID, 0, "ifname",
@@ -756,7 +796,7 @@ int manager_port_attach(struct manager *m, const struct mgr_port_request *req,
                                 strerror(-r));
         }
         crash_point("attach:tap");
-        commit_reservation(m, n, planned);
+        free(undo);
         snprintf(ifname_out, VNET_IFNAME_MAX + 1, "%s", p.ifname);
         log_info("port %s attached to network %s", p.ifname, n->def.name);
         n->spare_wanted = m->spare_taps;

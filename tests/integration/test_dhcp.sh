@@ -161,6 +161,25 @@ check "attach --ip: the port's MAC gets its address" [ "$(val "$L3" ip)" = 10.30
 h=$(vnetctl hosts a)
 check "hosts lists both reservations" eval 'has "$h" "$M2.*10.30.1.20.*beta" && has "$h" "$M3.*10.30.1.21.*gamma"'
 
+# --- a reservation that cannot be written refuses the attach, with nothing made ---
+# chattr +i makes the definitions' directory unwritable even for root (on ext4 and the like).
+if chattr +i "$T/etc/networks" 2>/dev/null; then
+	AT_EXIT+=("chattr -i '$T/etc/networks'")
+	ports_before=$(vnetctl --json ports a)
+	hosts_before=$(vnetctl hosts a)
+	links_before=$(in_host ip -o link | awk '{ print $2, $(NF-2) }' | sort)
+	msg=$(expect_fail "attach --ip with the definition unwritable" \
+		vnetctl attach a --ip 10.30.1.22) || exit 1
+	check "unwritable definition: the error says so" has "$msg" "cannot write the definition"
+	check "unwritable definition: no port" [ "$(vnetctl --json ports a)" = "$ports_before" ]
+	check "unwritable definition: no reservation" [ "$(vnetctl hosts a)" = "$hosts_before" ]
+	check "unwritable definition: no link made or changed" \
+		[ "$(in_host ip -o link | awk '{ print $2, $(NF-2) }' | sort)" = "$links_before" ]
+	chattr -i "$T/etc/networks"
+else
+	log "SKIP the unwritable definition: chattr +i does not work in $T"
+fi
+
 # --- leases ---
 out=$(vnetctl leases a)
 check "leases shows the name the guest sent" has "$out" "$M1 *$A1 *alpha"
