@@ -263,6 +263,27 @@ static void on_signal(struct loop *l, int fd, uint32_t events, void *userdata)
         }
 }
 
+/* Whether a socket can be made at @path: a name that fits, in a directory that exists. */
+static int check_socket_path(const char *path)
+{
+        struct sockaddr_un sa;
+        char dir[4096], *slash;
+        struct stat st;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        snprintf(dir, sizeof(dir), "%s", path);
+        slash = strrchr(dir, '/');
+        if (!slash)
+                return 0; /* the working directory */
+        if (slash == dir)
+                return 0; /* "/" */
+        *slash = '\0';
+        if (stat(dir, &st) < 0)
+                return -errno;
+        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
 /* Spare TAPs are made when no request waits (manager_idle()). */
 static bool on_idle(struct loop *l, void *userdata)
 {
@@ -296,6 +317,13 @@ int main(int argc, char **argv)
         r = vnet_mkdir_p(o.run_dir, 0755);
         if (r < 0) {
                 log_error("cannot create %s: %s", o.run_dir, strerror(-r));
+                return 1;
+        }
+        /* Checked before any network is brought up: a vnetd that cannot listen exits
+         * without having touched the host. */
+        r = check_socket_path(sock);
+        if (r < 0) {
+                log_error("cannot listen on %s: %s", sock, strerror(-r));
                 return 1;
         }
         lock = take_lock(o.run_dir);

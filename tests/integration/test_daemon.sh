@@ -76,6 +76,21 @@ for f in admin.sock vnetd-user.sock; do
 done
 SOCK=$default_sock
 
+log "--socket in a directory that does not exist: refused before any network comes up"
+printf '[Network]\nBridge=vbr-early\nMode=isolated\nAutostart=yes\n' >"$T/etc/networks/early.conf"
+rm -f "$T/run/autostarted" # a first start in this boot: Autostart=yes networks come up
+out=$(in_host "$VNETD" --foreground --config-dir "$T/etc" --state-dir "$T/lib" --run-dir "$T/run" \
+	--socket "$T/nosuchdir/admin.sock" 2>&1)
+assert_eq $? 1 "exit status with --socket in a missing directory"
+assert_eq "$(wc -l <<<"$out")" 1 "one line of error: $out"
+assert_contains "$out" "cannot listen on $T/nosuchdir/admin.sock: No such file or directory" "the error"
+in_host ip link show vbr-early >/dev/null 2>&1 && die "the autostart network came up although vnetd could not listen"
+out=$(in_host "$VNETD" --foreground --config-dir "$T/etc" --state-dir "$T/lib" --run-dir "$T/run" \
+	--socket "$T/$(printf 'x%.0s' $(seq 1 120)).sock" 2>&1)
+assert_eq $? 1 "exit status with a socket path too long"
+assert_contains "$out" "File name too long" "the error for a path too long"
+rm "$T/etc/networks/early.conf"
+
 log "an idle vnetd sleeps: no client, no wake-up"
 start_vnetd
 vnetctl create idle --mode isolated >/dev/null || die "create idle"
