@@ -62,12 +62,12 @@ struct vnet_port_link {
         bool keep_down; /* do not bring it up (a spare TAP waiting for its port) */
 };
 
-/* Sets MAC, MTU and group, brings the link up (unless @p->keep_down) and enslaves it to the bridge, in one
- * RTM_SETLINK. The kernel applies them in that order (MAC, MTU, group, up, master) and stops
- * at the first it refuses without undoing the earlier ones: on failure the link may carry the
- * new MAC, MTU and group and be up, but it is on no new bridge (-EOPNOTSUPP: @master is no
- * bridge). Not free when nothing differs (the kernel still sends link events): a reconcile
- * compares with vnet_link_get() first. */
+/* Sets MAC, MTU and group, brings the link up (unless @p->keep_down) and enslaves it to the
+ * bridge, in one RTM_SETLINK. The kernel applies them in that order (MAC, MTU, group, up,
+ * master) and stops at the first it refuses without undoing the earlier ones: on failure the
+ * link may carry the new MAC, MTU and group and be up, but it is on no new bridge
+ * (-EOPNOTSUPP: @master is no bridge). Not free when nothing differs (the kernel still sends
+ * link events): a reconcile compares with vnet_link_get() first. */
 int vnet_link_enslave(struct vnet_link *l, int ifindex, const struct vnet_port_link *p);
 
 /* Takes the link off its bridge (nomaster); it stays up. For adopted interfaces, which are
