@@ -56,6 +56,9 @@ struct dnsmasq {
         unsigned quick_deaths;
         unsigned restarts;
         char last_exit[128];
+        /* What the last start asked for: each (re)start writes what differs on disk first,
+         * so a configuration that could not be written once is not lost for good. */
+        char *want_conf, *want_hosts, *want_opts;
 };
 
 struct dnsmasq_sup {
@@ -188,6 +191,9 @@ static void instance_free(struct dnsmasq *d)
                 }
         unwatch(d);
         cancel_timer(d);
+        free(d->want_conf);
+        free(d->want_hosts);
+        free(d->want_opts);
         free(d);
 }
 
@@ -365,12 +371,41 @@ fail:
         return r;
 }
 
+static bool file_equals(const char *path, const char *text);
+
+/* Writes the files of what the last start asked for where they differ from the disk. */
+static int write_wanted(struct dnsmasq *d)
+{
+        const struct {
+                const char *path, *text;
+        } f[] = { { d->paths.hosts, d->want_hosts },
+                  { d->paths.opts, d->want_opts },
+                  { d->paths.conf, d->want_conf } };
+
+        for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+                int r;
+                if (!f[i].text || file_equals(f[i].path, f[i].text))
+                        continue;
+                /* RUN_DIR: atomic, not synced; these files do not outlive a reboot anyway. */
+                r = vnet_write_file(f[i].path, f[i].text, strlen(f[i].text), 0644, 0);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static void restart_now(struct dnsmasq *d)
 {
         char why[sizeof(d->last_exit)];
         int r;
 
         d->restarts++;
+        r = write_wanted(d);
+        if (r < 0) {
+                snprintf(why, sizeof(why), "cannot write its configuration: %s", strerror(-r));
+                note_death(d, 0, why);
+                return;
+        }
         r = spawn(d);
         if (r < 0) {
                 snprintf(why, sizeof(why), "cannot be started: %s", strerror(-r));
@@ -729,17 +764,28 @@ int dnsmasq_start_async(struct dnsmasq_sup *s, const char *name,
                                  (int)d->pid);
         }
 
-        hosts_same = file_equals(p.hosts, hosts);
-        opts_same = file_equals(p.opts, opts);
+        /* Kept for restarts, which write them again if they could not be written now. */
+        free(d->want_conf);
+        free(d->want_hosts);
+        free(d->want_opts);
+        d->want_conf = conf;
+        d->want_hosts = hosts;
+        d->want_opts = opts;
+        conf = hosts = opts = NULL;
+
+        hosts_same = file_equals(p.hosts, d->want_hosts);
+        opts_same = file_equals(p.opts, d->want_opts);
         /* RUN_DIR: atomic, not synced; these files do not outlive a reboot anyway. Each is
          * replaced whole; a new process reads them, a running one on SIGHUP. */
-        r = hosts_same ? 0 : vnet_write_file(p.hosts, hosts, strlen(hosts), 0644, 0);
-        r2 = opts_same ? 0 : vnet_write_file(p.opts, opts, strlen(opts), 0644, 0);
+        r = hosts_same ? 0
+                       : vnet_write_file(p.hosts, d->want_hosts, strlen(d->want_hosts), 0644, 0);
+        r2 = opts_same ? 0
+                       : vnet_write_file(p.opts, d->want_opts, strlen(d->want_opts), 0644, 0);
         r = r < 0 ? r : r2;
         /* Reservations and the mode live in those files: when only they differ, the process
          * stays and keeps answering, told with one signal for both (also after a failed
          * write, which leaves its file as it was: the other file may be new). */
-        if (d->pidfd >= 0 && file_equals(p.conf, conf)) {
+        if (d->pidfd >= 0 && file_equals(p.conf, d->want_conf)) {
                 if (!hosts_same || !opts_same) {
                         r2 = signal_hup(d);
                         r = r < 0 ? r : r2;
@@ -763,12 +809,12 @@ int dnsmasq_start_async(struct dnsmasq_sup *s, const char *name,
         /* A start supersedes one still pending: its caller learns this one's outcome. */
         d->pending = false;
         d->quick_deaths = 0;
-        r = vnet_write_file(p.conf, conf, strlen(conf), 0644, 0);
+        r = write_wanted(d);
         if (r == 0)
                 r = spawn(d);
         if (r < 0) {
-                /* Supervised from here: it is tried again (from the configuration on disk
-                 * if this one could not be written). */
+                /* Supervised from here: it is tried again, its configuration written again
+                 * first if it could not be written now. */
                 char why[sizeof(d->last_exit)];
                 snprintf(why, sizeof(why), "cannot be started: %s", strerror(-r));
                 note_death(d, 0, why);

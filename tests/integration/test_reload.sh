@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # SIGHUP re-reads CONFIG_DIR/networks and converges: hand edits take effect in place, new
-# files define networks, removed files destroy them, and what did not change is not touched.
+# files define networks, removed files destroy them, and what did not change is not touched;
+# a dnsmasq configuration that cannot be written is written and used once it can be.
 . "$(dirname "$0")/lib.sh"
 
 setup_host
@@ -99,6 +100,33 @@ assert_eq "$(field lab .mode)" routed "lab after a broken edit"
 assert_eq "$(field lab .state)" running "lab state after a broken edit"
 grep -q "lab.conf.*keeps its definition" "$T/vnetd.log" || die "the broken file was not reported"
 cp "$T/lab.good" "$T/etc/networks/lab.conf"
+
+log "a dnsmasq configuration that cannot be written: retried until it can be, then used"
+# chattr +i makes RUN_DIR/dnsmasq unwritable even for root (on ext4 and the like).
+if chattr +i "$T/run/dnsmasq" 2>/dev/null; then
+	AT_EXIT+=("chattr -i '$T/run/dnsmasq'")
+	calm_pid=$(field calm .dnsmasq.pid)
+	printf '[DNS]\nDomain=calm.example\n' >>"$T/etc/networks/calm.conf"
+	vnetctl reload >/dev/null 2>&1 # the reload itself may report the failure
+	poll "calm's dnsmasq reports that its configuration cannot be written" \
+		eval 'field calm ".dnsmasq.last_exit // \"\"" | grep -q "Operation not permitted"'
+	check "the old dnsmasq was replaced" not kill -0 "$calm_pid"
+	check "no dnsmasq runs meanwhile" [ "$(field calm .dnsmasq.running)" = false ]
+	chattr -i "$T/run/dnsmasq"
+	# The supervisor's backoff: retries after 0.25, 1 and 5 s.
+	for _ in $(seq 1 80); do
+		[ "$(field calm .dnsmasq.running)" = true ] && break
+		sleep 0.1
+	done
+	check "calm's dnsmasq runs again once it can" [ "$(field calm .dnsmasq.running)" = true ]
+	check "with the new configuration, not the one on disk before" \
+		grep -qx "domain=calm.example" "$T/run/dnsmasq/calm.conf"
+	new_pid=$(field calm .dnsmasq.pid)
+	check "the running dnsmasq read it" \
+		eval 'tr "\0" " " <"/proc/$new_pid/cmdline" | grep -qF "$T/run/dnsmasq/calm.conf"'
+else
+	log "SKIP the unwritable dnsmasq configuration: chattr +i does not work in $T"
+fi
 
 log "a removed file destroys its network"
 rm "$T/etc/networks/fresh.conf"
