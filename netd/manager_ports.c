@@ -258,6 +258,29 @@ static int spare_take(struct manager *m, struct net *n, struct port *pt)
         return 0;
 }
 
+/* The spare after its bridge was made again (repair) or its MTU changed: put back on the
+ * bridge, down, with the bridge's MTU; forgotten if it is gone, deleted if someone brought it
+ * up. */
+static void spare_converge(struct manager *m, struct net *n)
+{
+        struct vnet_port_link pl = { .master = n->ifindex, .mtu = n->def.mtu,
+                                     .group = MGR_SPARE_GROUP, .keep_down = true };
+        struct vnet_link_info info;
+
+        if (n->spare.ifindex <= 0)
+                return;
+        if (vnet_link_get_index(m->link, n->spare.ifindex, &info) < 0 ||
+            strcmp(info.name, n->spare.ifname) != 0) {
+                spare_forget(n);
+                return;
+        }
+        if (info.master == n->ifindex && info.mtu == n->def.mtu && !info.up &&
+            info.group == MGR_SPARE_GROUP)
+                return;
+        if (info.up || vnet_link_enslave(m->link, info.ifindex, &pl) < 0)
+                spare_delete(m, n);
+}
+
 void mgr_spare_adopt(struct manager *m, struct net *n)
 {
         struct vnet_link_info info;
@@ -342,6 +365,7 @@ void mgr_ports_converge(struct manager *m, struct net *n)
                                   n->def.bridge, strerror(-r));
                 i++;
         }
+        spare_converge(m, n);
 }
 
 void mgr_ports_down(struct manager *m, struct net *n)

@@ -59,7 +59,8 @@ int mgr_save_record(struct manager *m, const struct net *n);
 bool mgr_caller_allowed(const struct net *n, const struct mgr_caller *c);
 
 /* Ports of network @n after it came up: adopts the interfaces that are there, re-creates the
- * TAPs of reservations whose TAP is missing, releases adopted ports whose interface has gone. */
+ * TAPs of reservations whose TAP is missing, releases adopted ports whose interface has gone;
+ * and puts its spare TAP back on the bridge if it left it. */
 void mgr_ports_converge(struct manager *m, struct net *n);
 /* Before the bridge of @n goes: deletes its TAPs and its spare in one kernel batch;
  * reservations stay. */

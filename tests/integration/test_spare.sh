@@ -5,9 +5,9 @@
 # an attach that can use it gets exactly that TAP, made the port's own (owner, group, MAC,
 # up). Checked: when a spare is used and when not (a name of its own, no owner, queues), a
 # spare giving up its name (to a multiqueue port, to another network's port, but not to a
-# refused request), the hook refusing it, someone deleting or changing it, vnetd restarts
-# (kept as it is, or made anew), stop, SpareTAPs=no in vnetd.conf, destroy, and a guest
-# behind a port that was a spare reaching the gateway.
+# refused request), the hook refusing it, someone deleting or changing it or its bridge,
+# vnetd restarts (kept as it is, or made anew), stop, SpareTAPs=no in vnetd.conf, destroy,
+# and a guest behind a port that was a spare reaching the gateway.
 # uid/gid 4711/4712 have no passwd/group entry, so `ip -d link` prints them as numbers.
 . "$(dirname "$0")/lib.sh"
 
@@ -179,6 +179,16 @@ check "vnetd saw it go" grep -q "spare TAP $S has gone" "$T/vnetd.log"
 is_spare a "$(spare a)"
 out=$(vnetctl attach a) || die "attach after the spare was deleted"
 check "the attach gets a TAP on the bridge" [ "$(lf "${out%% *}" .master)" = vbr-a ]
+
+log "a bridge deleted by someone is made again, and the spare is put back on it"
+poll "a spare again" has_spare a
+S=$(spare a)
+S_IDX=$(ifindex "$S")
+in_host ip link del vbr-a || die "delete vbr-a"
+poll "vbr-a made again" in_host test -e /sys/class/net/vbr-a
+poll "the spare back on vbr-a" eval '[ "$(lf "$S" .master)" = vbr-a ]'
+check "the same spare TAP" [ "$(ifindex "$S")" = "$S_IDX" ]
+is_spare a "$S"
 
 log "a restart keeps the spare as it is"
 S=$(spare a)
