@@ -143,8 +143,9 @@ static int create_tap(struct manager *m, struct net *n, struct port *pt)
 /* --- spare TAPs ----------------------------------------------------------------------------
  * Most of an attach is the kernel making the TAP: registering a device (sysfs, per-device IPv4
  * and IPv6 state) and adding a bridge port, which costs more with every port the bridge has.
- * A network that has had a port attached keeps one TAP made ahead, in idle time: named and
- * MAC'd as its next port would be, with the bridge's MTU, on the bridge, down, owned by root.
+ * A network that has had a port attached keeps one TAP made ahead, right after each attach's
+ * reply (manager_idle(), before the next request is read): named and MAC'd as its next port
+ * would be, with the bridge's MTU, on the bridge, down, owned by root.
  * An attach that can use it (no name or the spare's, one queue, an owner) only gives it its
  * owner and group and brings it up.
  *
