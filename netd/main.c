@@ -284,7 +284,7 @@ static int check_socket_path(const char *path)
         return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-/* Spare TAPs are made when no request waits (manager_idle()). */
+/* Deferred work after each batch of events: the spare TAPs networks want (manager_idle()). */
 static bool on_idle(struct loop *l, void *userdata)
 {
         (void)l;
