@@ -113,8 +113,8 @@ if chattr +i "$T/run/dnsmasq" 2>/dev/null; then
 	check "the old dnsmasq was replaced" not kill -0 "$calm_pid"
 	check "no dnsmasq runs meanwhile" [ "$(field calm .dnsmasq.running)" = false ]
 	chattr -i "$T/run/dnsmasq"
-	# The supervisor's backoff: retries after 0.25, 1 and 5 s.
-	for _ in $(seq 1 80); do
+	# The supervisor's backoff: retries 0.25, 1 and 5 s apart, then every 30 s.
+	for _ in $(seq 1 120); do
 		[ "$(field calm .dnsmasq.running)" = true ] && break
 		sleep 0.1
 	done
