@@ -2,13 +2,12 @@
 /* vnetctl attach, detach and ports: a network's guest ports. */
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "nss.h"
 #include "render.h"
 
 static const struct cli_option attach_options[] = {
@@ -73,35 +72,14 @@ int cmd_detach(struct cli *cli, int argc, char **argv)
         return r;
 }
 
-/* Lookup buffers: the size glibc suggests is a hint, and 16 KiB covers every real entry. */
-#define PORT_NSS_BUF 16384
-
 static const char *port_user_name(long uid, char *buf, size_t size)
 {
-        struct passwd pw, *res = NULL;
-        char *tmp = malloc(PORT_NSS_BUF);
-        const char *name = NULL;
-
-        if (tmp && getpwuid_r((uid_t)uid, &pw, tmp, PORT_NSS_BUF, &res) == 0 && res) {
-                snprintf(buf, size, "%s", res->pw_name);
-                name = buf;
-        }
-        free(tmp);
-        return name;
+        return vnet_user_name((uid_t)uid, buf, size) > 0 ? buf : NULL;
 }
 
 static const char *port_group_name(long gid, char *buf, size_t size)
 {
-        struct group gr, *res = NULL;
-        char *tmp = malloc(PORT_NSS_BUF);
-        const char *name = NULL;
-
-        if (tmp && getgrgid_r((gid_t)gid, &gr, tmp, PORT_NSS_BUF, &res) == 0 && res) {
-                snprintf(buf, size, "%s", res->gr_name);
-                name = buf;
-        }
-        free(tmp);
-        return name;
+        return vnet_group_name((gid_t)gid, buf, size) > 0 ? buf : NULL;
 }
 
 static int port_table_text(FILE *f, const json_t *ports)

@@ -2,9 +2,7 @@
 /* Guest ports: reservations (ports.c) made real as TAPs on the network's bridge. The
  * reservation is written before the kernel is touched; the kernel follows. */
 #include <errno.h>
-#include <grp.h>
 #include <net/if.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +13,7 @@
 #include "manager_private.h"
 #include "network_json.h"
 #include "dhcp.h"
+#include "nss.h"
 #include "tap.h"
 
 static const char *port_state(struct manager *m, const struct port *pt)
@@ -444,7 +443,8 @@ void mgr_ports_reap_orphans(struct manager *m)
 
 static int resolve_id(const char *s, bool user, long *id, const char *field, struct mgr_error *e)
 {
-        char buf[4096];
+        uid_t uid;
+        gid_t gid;
         int r;
 
         r = vnet_parse_principal(s, field, &e->err);
@@ -456,21 +456,14 @@ static int resolve_id(const char *s, bool user, long *id, const char *field, str
                 *id = strtol(s, NULL, 10);
                 return 0;
         }
-        if (user) {
-                struct passwd pw, *res = NULL;
-                r = getpwnam_r(s, &pw, buf, sizeof(buf), &res);
-                if (res) {
-                        *id = (long)pw.pw_uid;
-                        return 0;
-                }
-        } else {
-                struct group gr, *res = NULL;
-                r = getgrnam_r(s, &gr, buf, sizeof(buf), &res);
-                if (res) {
-                        *id = (long)gr.gr_gid;
-                        return 0;
-                }
+        r = user ? vnet_user_by_name(s, &uid) : vnet_group_by_name(s, &gid);
+        if (r > 0) {
+                *id = user ? (long)uid : (long)gid;
+                return 0;
         }
+        if (r < 0)
+                return mgr_fail(e, MGR_ERR_SYSTEM, -r, field, "cannot look up %s '%s': %s",
+                                user ? "user" : "group", s, strerror(-r));
         return mgr_fail(e, MGR_ERR_INVALID, 0, field, "invalid %s '%s': no such %s", field, s,
                         user ? "user" : "group");
 }

@@ -3,7 +3,6 @@
  * SO_PEERCRED, and drops the ones that misbehave without affecting anyone else. */
 #include <errno.h>
 #include <stddef.h>
-#include <grp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include <vnet/vnet.h>
 
 #include "log.h"
+#include "nss.h"
 #include "server.h"
 #include "varlink.h"
 
@@ -572,38 +572,6 @@ static void server_tick(struct loop *l, void *userdata)
 }
 
 /* 1 and *gid when the group exists, 0 when it does not, or -errno. */
-static int lookup_group(const char *name, gid_t *gid)
-{
-        struct group gr, *res = NULL;
-        size_t size = 1024;
-        char *buf = NULL;
-        int r;
-
-        for (;;) {
-                char *n = realloc(buf, size);
-
-                if (!n) {
-                        r = -ENOMEM;
-                        goto out;
-                }
-                buf = n;
-                r = getgrnam_r(name, &gr, buf, size, &res);
-                if (r != ERANGE)
-                        break;
-                size *= 2;
-        }
-        /* Lookups that fail for want of a database say "no such group" in many ways. */
-        if (r == 0 && res) {
-                *gid = res->gr_gid;
-                r = 1;
-        } else {
-                r = 0;
-        }
-out:
-        free(buf);
-        return r;
-}
-
 /* Replaces a socket left by a vnetd that is gone; refuses to replace a live one, or a file
  * that is not a socket. */
 static int remove_stale(const struct sockaddr_un *sa)
@@ -661,7 +629,7 @@ int server_new(struct loop *l, const struct server_config *cfg, server_handler_f
         }
         s->unprivileged = cfg->unprivileged;
         if (!cfg->unprivileged && cfg->admin_group && *cfg->admin_group) {
-                r = lookup_group(cfg->admin_group, &s->admin_gid);
+                r = vnet_group_by_name(cfg->admin_group, &s->admin_gid);
                 if (r < 0)
                         goto fail;
                 s->have_admin = r > 0;

@@ -161,6 +161,20 @@ assert_eq "$(lf tg0 '.linkinfo.info_data.user // "none"')" none "tg0 has only a 
 check_port a tg0 "$(jq -r .mac <<<"$j")" 9000
 for p in tn0 tg0; do vnetctl detach a $p >/dev/null || die "detach $p"; done
 
+log "--group naming a group with thousands of members (an /etc/group line of ~40 KB)"
+# NSS wants a buffer as large as the entry: a fixed one made such a group "no such group".
+big="vnbig$$"
+groupadd "$big" || die "groupadd $big"
+AT_EXIT+=("groupdel '$big'")
+members=$(seq -f 'member%05g' 1 3500 | paste -sd, -)
+sed -i "s/^$big:\([^:]*\):\([0-9]*\):\$/$big:\1:\2:$members/" /etc/group
+bgid=$(getent group "$big" | cut -d: -f3)
+[ "$(getent group "$big" | wc -c)" -gt 40000 ] || die "the $big entry is not as large as meant"
+j=$(vnetctl --json attach a --ifname tbig0 --group "$big") || die "attach --group $big"
+assert_eq "$(jq -r .group <<<"$j")" "$bgid" "group $big resolved"
+assert_contains "$(vnetctl ports a | grep '^tbig0 ')" " :$big " "vnetctl ports names the group"
+vnetctl detach a tbig0 >/dev/null || die "detach tbig0"
+
 log "detach deletes a created TAP and its reservation"
 vnetctl detach a tq0 >/dev/null || die "detach tq0"
 exists tq0 && die "tq0 still exists after detach"
