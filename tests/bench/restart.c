@@ -693,11 +693,11 @@ static void run_cold(unsigned runs, struct cold_result *res)
                 vnetd_stop(&in);
                 stop_our_dnsmasq();
                 close(in.nsfd);
-                /* The kernel removes the namespace's devices in the background, holding the
-                 * networking lock all along: a bridge costs an RCU barrier (~16 ms) of its
-                 * own, so 50 take seconds, and a next boot's first netlink request was seen
-                 * waiting 565 ms for the lock 2.5 s after the teardown. Wait until the lock
-                 * is free, so that every run measures a boot, not the last one's teardown. */
+                /* The kernel removes the namespace's devices in the background once its last
+                 * reference is gone (vnetd's unread STOPPING=1 was one: see vnetd_stop()),
+                 * holding the networking lock all along: an RCU barrier (~16 ms) per bridge,
+                 * about a second for 50. Wait until the lock is free, so that every run
+                 * measures a boot, not the last one's teardown. */
                 wait_rtnl_idle(k);
         }
 }
