@@ -258,13 +258,24 @@ static int spare_take(struct manager *m, struct net *n, struct port *pt)
         return 0;
 }
 
-/* The spare after its bridge was made again (repair) or its MTU changed: put back on the
- * bridge, down, with the bridge's MTU; forgotten if it is gone, deleted if someone brought it
- * up. */
-static void spare_converge(struct manager *m, struct net *n)
+/* Spare @n (@info: its link as just read) as it should be: on the bridge, down, with the
+ * bridge's MTU, in the spare group; deleted if someone brought it up. */
+static void spare_fix(struct manager *m, struct net *n, const struct vnet_link_info *info)
 {
         struct vnet_port_link pl = { .master = n->ifindex, .mtu = n->def.mtu,
                                      .group = MGR_SPARE_GROUP, .keep_down = true };
+
+        if (info->master == n->ifindex && info->mtu == n->def.mtu && !info->up &&
+            info->group == MGR_SPARE_GROUP)
+                return;
+        if (info->up || vnet_link_enslave(m->link, info->ifindex, &pl) < 0)
+                spare_delete(m, n);
+}
+
+/* The spare after its bridge was made again (repair) or its MTU changed; forgotten if it is
+ * gone. */
+static void spare_converge(struct manager *m, struct net *n)
+{
         struct vnet_link_info info;
 
         if (n->spare.ifindex <= 0)
@@ -274,11 +285,7 @@ static void spare_converge(struct manager *m, struct net *n)
                 spare_forget(n);
                 return;
         }
-        if (info.master == n->ifindex && info.mtu == n->def.mtu && !info.up &&
-            info.group == MGR_SPARE_GROUP)
-                return;
-        if (info.up || vnet_link_enslave(m->link, info.ifindex, &pl) < 0)
-                spare_delete(m, n);
+        spare_fix(m, n, &info);
 }
 
 void mgr_spare_adopt(struct manager *m, struct net *n)
@@ -294,14 +301,13 @@ void mgr_spare_adopt(struct manager *m, struct net *n)
                 return;
         }
         n->spare.ifindex = info.ifindex;
-        /* Ours, but off the bridge (it went meanwhile) or changed by someone: made anew; or
-         * no longer wanted (SpareTAPs=no). */
-        if (info.master != n->ifindex || info.mtu != n->def.mtu || info.up || !m->spare_taps) {
+        memcpy(n->spare.mac, info.mac, 6);
+        if (!m->spare_taps) { /* no longer wanted (SpareTAPs=no) */
                 spare_delete(m, n);
                 return;
         }
-        memcpy(n->spare.mac, info.mac, 6);
-        n->spare_wanted = true;
+        spare_fix(m, n, &info);
+        n->spare_wanted = n->spare.ifindex > 0;
 }
 
 bool manager_idle(struct manager *m)

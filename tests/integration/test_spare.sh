@@ -103,7 +103,7 @@ check "two queues: not the spare" [ "$P" != "$S" ]
 check "two queues: a multiqueue TAP" [ "$(lf "$P" .linkinfo.info_data.multi_queue)" = true ]
 out=$(vnetctl attach a --ifname named0) || die "attach --ifname named0"
 check "a name of its own: not the spare" [ "$(ifindex named0)" != "$S_IDX" ]
-check "the spare is still the same TAP" [ "$(spare a)" = "$S" ] && [ "$(ifindex "$S")" = "$S_IDX" ]
+check "the spare is still the same TAP" eval '[ "$(spare a)" = "$S" ] && [ "$(ifindex "$S")" = "$S_IDX" ]'
 is_spare a "$S"
 
 log "its own name asked for: the spare is used"
@@ -200,6 +200,16 @@ check "after a restart: the same TAP" [ "$(ifindex "$S")" = "$S_IDX" ]
 is_spare a "$S"
 out=$(vnetctl attach a) || die "attach after the restart"
 check "after a restart the spare serves an attach" [ "$(ifindex "${out%% *}")" = "$S_IDX" ]
+
+log "a spare taken off its bridge while vnetd was down is put back at the restart"
+poll "a spare again" has_spare a
+S=$(spare a)
+S_IDX=$(ifindex "$S")
+stop_vnetd TERM
+in_host ip link set "$S" nomaster || die "take $S off vbr-a"
+start_vnetd
+check "the same spare after the restart" eval '[ "$(spare a)" = "$S" ] && [ "$(ifindex "$S")" = "$S_IDX" ]'
+is_spare a "$S"
 
 log "a spare someone changed (brought up) is not taken back at a restart: it is deleted"
 poll "a spare again" has_spare a
